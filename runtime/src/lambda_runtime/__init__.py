@@ -1,0 +1,70 @@
+"""lambda-runtime: a fast, zero-dependency Python runtime for AWS Lambda.
+
+Write a handler, then run it::
+
+    from lambda_runtime import LambdaRuntime
+
+    def handler(event, context):
+        return {"message": f"Hello, {event['name']}!"}
+
+    if __name__ == "__main__":
+        LambdaRuntime(handler).run()
+
+or, without changing the code, ``python -m lambda_runtime app.handler`` (as ``python -m awslambdaric``).
+
+Importing this package loads only what serving needs; ``LambdaHandler`` (a ``typing.Protocol``) and the
+error classes are loaded on first access.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .context import ClientContext, CognitoIdentity, LambdaContext, current_context
+from .runtime import LambdaRuntime
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .errors import (
+        AlreadyRunningError,
+        InitError,
+        LambdaRuntimeError,
+        MarshalError,
+        ResponseSizeTooLarge,
+        UnmarshalError,
+    )
+    from .handler_protocol import LambdaHandler
+
+__all__ = [
+    "AlreadyRunningError",
+    "ClientContext",
+    "CognitoIdentity",
+    "InitError",
+    "LambdaContext",
+    "LambdaHandler",
+    "LambdaRuntime",
+    "LambdaRuntimeError",
+    "MarshalError",
+    "ResponseSizeTooLarge",
+    "UnmarshalError",
+    "__version__",
+    "current_context",
+]
+
+_LAZY = {
+    "LambdaHandler": "handler_protocol",
+    "AlreadyRunningError": "errors",
+    "InitError": "errors",
+    "LambdaRuntimeError": "errors",
+    "MarshalError": "errors",
+    "ResponseSizeTooLarge": "errors",
+    "UnmarshalError": "errors",
+}
+
+
+def __getattr__(name: str) -> object:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'lambda_runtime' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f".{module_name}", __name__), name)

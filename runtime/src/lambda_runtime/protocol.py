@@ -1,0 +1,434 @@
+"""The Lambda Runtime API wire protocol, without any I/O.
+
+This module is the only place that knows what Runtime API messages look like on the wire: the paths,
+the header names, how a ``/next`` response becomes an :class:`Invocation`, how responses, errors and
+init errors are framed, and how HTTP/1.1 responses are parsed (``Content-Length`` and chunked bodies).
+It has no sockets, threads or clock, so the blocking client, the asyncio client and the local server
+can all share it, and it can be tested byte for byte.
+
+It imports nothing at module level beyond builtins: it sits on the cold-start path.
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+API_VERSION = "2018-06-01"
+NEXT_PATH = f"/{API_VERSION}/runtime/invocation/next"
+INIT_ERROR_PATH = f"/{API_VERSION}/runtime/init/error"
+USER_AGENT = f"lambda-runtime-python/{__version__}"
+
+# Header names as the parser stores them (lower case).
+REQUEST_ID_HEADER = "lambda-runtime-aws-request-id"
+DEADLINE_HEADER = "lambda-runtime-deadline-ms"
+FUNCTION_ARN_HEADER = "lambda-runtime-invoked-function-arn"
+TRACE_ID_HEADER = "lambda-runtime-trace-id"
+CLIENT_CONTEXT_HEADER = "lambda-runtime-client-context"
+COGNITO_IDENTITY_HEADER = "lambda-runtime-cognito-identity"
+TENANT_ID_HEADER = "lambda-runtime-aws-tenant-id"
+INVOCATION_ID_HEADER = "lambda-runtime-invocation-id"
+ERROR_TYPE_HEADER = "lambda-runtime-function-error-type"
+
+# Buffered responses above this are refused by Lambda; checking first gives the caller a clear error.
+MAX_BUFFERED_RESPONSE_BYTES = 6_291_556
+MAX_HEAD_BYTES = 64 * 1024
+# Invocation payloads are at most 6 MB; anything far beyond that is a broken peer, not an event.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+
+# Request ids and invocation ids go back on the wire (in a path, in a header): only tokens that cannot
+# change the meaning of a request line or header are accepted.
+_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:+=")
+
+
+class ProtocolError(Exception):
+    """The Runtime API sent something this runtime cannot understand."""
+
+
+class Invocation:
+    """One event fetched from ``/next``: the payload and what its headers say about it.
+
+    Every field but ``request_id`` may be absent (``None``); ``deadline_ms`` is epoch milliseconds.
+    ``client_context`` and ``cognito_identity`` are kept as the raw JSON text the header carried.
+    """
+
+    __slots__ = (
+        "client_context",
+        "cognito_identity",
+        "deadline_ms",
+        "event",
+        "invocation_id",
+        "invoked_function_arn",
+        "request_id",
+        "tenant_id",
+        "trace_id",
+    )
+
+    def __init__(
+        self,
+        request_id: str,
+        event: bytes,
+        deadline_ms: int | None = None,
+        invoked_function_arn: str | None = None,
+        trace_id: str | None = None,
+        client_context: str | None = None,
+        cognito_identity: str | None = None,
+        tenant_id: str | None = None,
+        invocation_id: str | None = None,
+    ) -> None:
+        self.request_id = request_id
+        self.event = event
+        self.deadline_ms = deadline_ms
+        self.invoked_function_arn = invoked_function_arn
+        self.trace_id = trace_id
+        self.client_context = client_context
+        self.cognito_identity = cognito_identity
+        self.tenant_id = tenant_id
+        self.invocation_id = invocation_id
+
+    def __repr__(self) -> str:
+        return f"Invocation(request_id={self.request_id!r}, event=<{len(self.event)} bytes>)"
+
+
+def check_id(value: str, what: str) -> str:
+    """Return ``value`` if it is safe to echo into a request line or header, else raise."""
+    if not value or len(value) > 256 or not _ID_CHARS.issuperset(value):
+        raise ProtocolError(f"the Runtime API sent an unusable {what}: {value[:80]!r}")
+    return value
+
+
+def invocation_from_next(headers: dict[str, str], body: bytes) -> Invocation:
+    """Build the :class:`Invocation` from a ``/next`` response's headers (lower-case names) and body."""
+    request_id = headers.get(REQUEST_ID_HEADER)
+    if request_id is None:
+        raise ProtocolError("the Runtime API sent an invocation without Lambda-Runtime-Aws-Request-Id")
+    check_id(request_id, "request id")
+    deadline = headers.get(DEADLINE_HEADER)
+    deadline_ms: int | None = None
+    if deadline is not None:
+        try:
+            deadline_ms = int(deadline)
+        except ValueError:
+            raise ProtocolError(f"the Runtime API sent a malformed deadline: {deadline[:40]!r}") from None
+    invocation_id = headers.get(INVOCATION_ID_HEADER)
+    if invocation_id is not None:
+        check_id(invocation_id, "invocation id")
+    return Invocation(
+        request_id,
+        body,
+        deadline_ms,
+        headers.get(FUNCTION_ARN_HEADER),
+        headers.get(TRACE_ID_HEADER),
+        headers.get(CLIENT_CONTEXT_HEADER),
+        headers.get(COGNITO_IDENTITY_HEADER),
+        headers.get(TENANT_ID_HEADER),
+        invocation_id,
+    )
+
+
+def response_path(request_id: str) -> str:
+    return f"/{API_VERSION}/runtime/invocation/{request_id}/response"
+
+
+def error_path(request_id: str) -> str:
+    return f"/{API_VERSION}/runtime/invocation/{request_id}/error"
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+_LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+
+
+def error_type_header(error_type: str, category: str = "Function") -> str:
+    """The ``Lambda-Runtime-Function-Error-Type`` value for an error type name.
+
+    Lambda accepts only ``(Runtime|Function)\\.[A-Z][a-zA-Z]+`` and records anything else as
+    ``Runtime.Unknown``, so names that already match keep their category (``Runtime.MarshalError``) and
+    other names keep their letters only (``Function.HTTPError`` for ``HTTP404_Error``).
+    """
+    prefix, dot, rest = error_type.partition(".")
+    if dot and prefix in ("Runtime", "Function"):
+        category, error_type = prefix, rest
+    letters = "".join(c for c in error_type if c in _LETTERS)
+    if len(letters) < 2:
+        letters = "Unhandled"
+    return f"{category}.{letters[0].upper()}{letters[1:]}"
+
+
+def error_body(
+    error_type: str,
+    message: str,
+    stack_trace: Iterable[str] = (),
+    request_id: str | None = None,
+) -> bytes:
+    """The JSON body Lambda expects for an error: errorMessage, errorType, stackTrace, requestId.
+
+    Any text is accepted: lone surrogates and control characters are escaped, never an encoding error.
+    """
+    import json  # lazily: the error path is not the cold-start path
+
+    document: dict[str, object] = {
+        "errorMessage": message,
+        "errorType": error_type,
+        "stackTrace": list(stack_trace),
+    }
+    if request_id is not None:
+        document["requestId"] = request_id
+    return json.dumps(document, ensure_ascii=True).encode("ascii")
+
+
+# --- requests ---------------------------------------------------------------------------------------
+
+
+class RequestEncoder:
+    """Builds the bytes of each Runtime API request for one ``host:port``.
+
+    The parts that never change (host, user agent, the ``/next`` request) are rendered once; the hot
+    path only fills in the request id and the length.
+    """
+
+    __slots__ = ("_common", "_error_head", "_response_head", "next_request")
+
+    def __init__(self, host: str, user_agent: str = USER_AGENT) -> None:
+        common = f"Host: {host}\r\nUser-Agent: {user_agent}\r\n".encode("latin-1")
+        self._common = common
+        self.next_request: bytes = f"GET {NEXT_PATH} HTTP/1.1\r\n".encode() + common + b"\r\n"
+        self._response_head = (
+            b"POST /" + API_VERSION.encode() + b"/runtime/invocation/%s/response HTTP/1.1\r\n" + common
+        )
+        self._error_head = (
+            b"POST /" + API_VERSION.encode() + b"/runtime/invocation/%s/error HTTP/1.1\r\n" + common
+        )
+
+    def response_head(
+        self,
+        request_id: str,
+        body_length: int,
+        invocation_id: str | None = None,
+        content_type: bytes = b"application/json",
+    ) -> bytes:
+        """The request line and headers of ``POST .../{id}/response``; the body follows as is."""
+        head = self._response_head % request_id.encode()
+        if invocation_id is not None:
+            head += b"Lambda-Runtime-Invocation-Id: " + invocation_id.encode() + b"\r\n"
+        return head + b"Content-Type: %s\r\nContent-Length: %d\r\n\r\n" % (content_type, body_length)
+
+    def error_request(
+        self, request_id: str, error_type: str, body: bytes, invocation_id: str | None = None
+    ) -> bytes:
+        """The whole ``POST .../{id}/error`` request; ``error_type`` becomes the error-type header."""
+        head = self._error_head % request_id.encode()
+        if invocation_id is not None:
+            head += b"Lambda-Runtime-Invocation-Id: " + invocation_id.encode() + b"\r\n"
+        return head + self._error_headers(error_type, body)
+
+    def init_error_request(self, error_type: str, body: bytes) -> bytes:
+        """The whole ``POST /runtime/init/error`` request."""
+        head = f"POST {INIT_ERROR_PATH} HTTP/1.1\r\n".encode() + self._common
+        return head + self._error_headers(error_type, body)
+
+    @staticmethod
+    def _error_headers(error_type: str, body: bytes) -> bytes:
+        return (
+            b"Lambda-Runtime-Function-Error-Type: %s\r\nContent-Type: application/json\r\n"
+            b"Content-Length: %d\r\n\r\n%s" % (error_type_header(error_type).encode(), len(body), body)
+        )
+
+
+# --- responses --------------------------------------------------------------------------------------
+
+
+class Response:
+    """A complete HTTP response from the Runtime API."""
+
+    __slots__ = ("body", "headers", "keep_alive", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes, keep_alive: bool) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.keep_alive = keep_alive
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, body=<{len(self.body)} bytes>)"
+
+
+def parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
+    """Parse a status line and headers (without the blank line) into status, headers and keep-alive."""
+    lines = head.split(b"\r\n")
+    status_line = lines[0]
+    version, _, rest = status_line.partition(b" ")
+    code = rest[:3]
+    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+        raise ProtocolError(f"malformed status line from the Runtime API: {status_line[:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, colon, value = line.partition(b":")
+        if not colon or not name or name != name.strip() or b"\n" in line:
+            raise ProtocolError(f"malformed header line from the Runtime API: {line[:80]!r}")
+        key = name.decode("latin-1").lower()
+        text = value.strip().decode("latin-1")
+        previous = headers.get(key)
+        headers[key] = text if previous is None else f"{previous}, {text}"
+    connection = headers.get("connection", "").lower()
+    keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
+    return int(code), headers, keep_alive
+
+
+class ResponseParser:
+    """Turns the bytes of one connection into :class:`Response` objects, as h11 does for a client.
+
+    Feed it what the socket gave with :meth:`feed`; :meth:`next_response` returns a response once one
+    is complete (``None`` until then). Bytes after a response stay buffered for the next one.
+    ``1xx`` interim responses are skipped. ``eof`` tells it the peer closed the connection, which only
+    completes a response whose body was delimited by the close.
+    """
+
+    __slots__ = ("_body_end", "_buffer", "_chunks", "_eof", "_head", "_max_body", "_mode", "_scan_from")
+
+    def __init__(self, max_body: int = MAX_BODY_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max_body = max_body
+        self._eof = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._head: tuple[int, dict[str, str], bool] | None = None
+        self._mode = ""  # "length", "chunked" or "close" once the head is parsed
+        self._body_end = 0
+        self._chunks: list[bytes] = []
+        self._scan_from = 0
+
+    def feed(self, data: bytes) -> None:
+        if data:
+            self._buffer += data
+        else:
+            self._eof = True
+
+    @property
+    def bytes_wanted(self) -> int:
+        """How many more bytes would complete a Content-Length body (a hint for the reader)."""
+        if self._mode == "length":
+            return max(self._body_end - len(self._buffer), 0)
+        return 0
+
+    def next_response(self) -> Response | None:
+        while True:
+            if self._head is None and not self._parse_head():
+                return None
+            assert self._head is not None
+            status, headers, keep_alive = self._head
+            body = self._parse_body()
+            if body is None:
+                return None
+            self._reset()
+            if 100 <= status < 200:
+                continue
+            return Response(status, headers, body, keep_alive and self._mode_keeps_alive(headers))
+
+    @staticmethod
+    def _mode_keeps_alive(headers: dict[str, str]) -> bool:
+        return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "").lower()
+
+    def _parse_head(self) -> bool:
+        buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n")
+        if end < 0:
+            if len(buffer) > MAX_HEAD_BYTES:
+                raise ProtocolError(f"the Runtime API sent a response head over {MAX_HEAD_BYTES} bytes")
+            if self._eof:
+                raise ProtocolError("the Runtime API closed the connection in the middle of a response")
+            return False
+        status, headers, keep_alive = parse_head(bytes(buffer[:end]))
+        del buffer[: end + 4]
+        self._head = (status, headers, keep_alive)
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            self._mode = "chunked"
+        elif "content-length" in headers:
+            length_text = headers["content-length"]
+            if not length_text.isdigit():
+                raise ProtocolError(f"malformed Content-Length from the Runtime API: {length_text[:40]!r}")
+            length = int(length_text)
+            if length > self._max_body:
+                raise ProtocolError(f"the Runtime API announced a {length}-byte body, over the limit")
+            self._mode = "length"
+            self._body_end = length
+        elif 100 <= status < 200 or status in (204, 304):
+            self._mode = "length"
+            self._body_end = 0
+        else:
+            self._mode = "close"
+        return True
+
+    def _parse_body(self) -> bytes | None:
+        buffer = self._buffer
+        mode = self._mode
+        if mode == "length":
+            end = self._body_end
+            if len(buffer) < end:
+                if self._eof:
+                    raise ProtocolError("the Runtime API closed the connection before the whole body came")
+                return None
+            body = bytes(buffer[:end])
+            del buffer[:end]
+            return body
+        if mode == "chunked":
+            return self._parse_chunks()
+        if len(buffer) > self._max_body:
+            raise ProtocolError("the Runtime API sent a body over the limit")
+        if not self._eof:
+            return None
+        body = bytes(buffer)
+        buffer.clear()
+        return body
+
+    def _parse_chunks(self) -> bytes | None:
+        buffer = self._buffer
+        while True:
+            line_end = buffer.find(b"\r\n", self._scan_from)
+            if line_end < 0:
+                if self._eof:
+                    raise ProtocolError("the Runtime API closed the connection inside a chunked body")
+                return None
+            if self._body_end == -1:
+                # Reading trailers: an empty line ends the message.
+                if line_end == self._scan_from:
+                    del buffer[: line_end + 2]
+                    return b"".join(self._chunks)
+                self._scan_from = line_end + 2
+                continue
+            size_text = bytes(buffer[self._scan_from : line_end]).split(b";", 1)[0].strip()
+            try:
+                size = int(size_text, 16)
+            except ValueError:
+                raise ProtocolError(f"malformed chunk size from the Runtime API: {size_text[:20]!r}") from None
+            if size < 0:
+                raise ProtocolError("negative chunk size from the Runtime API")
+            if size == 0:
+                del buffer[: line_end + 2]
+                self._scan_from = 0
+                self._body_end = -1
+                continue
+            data_start = line_end + 2
+            data_end = data_start + size
+            if len(buffer) < data_end + 2:
+                if self._eof:
+                    raise ProtocolError("the Runtime API closed the connection inside a chunk")
+                return None
+            if buffer[data_end : data_end + 2] != b"\r\n":
+                raise ProtocolError("a chunk from the Runtime API is not followed by CRLF")
+            self._chunks.append(bytes(buffer[data_start:data_end]))
+            if sum(map(len, self._chunks)) > self._max_body:
+                raise ProtocolError("the Runtime API sent a chunked body over the limit")
+            del buffer[: data_end + 2]
+            self._scan_from = 0
+
+
+def chunk(data: bytes) -> bytes:
+    """Frame ``data`` as one HTTP/1.1 chunk (an empty ``data`` would end the body, so it is refused)."""
+    if not data:
+        raise ValueError("an empty chunk would end the body")
+    return b"%x\r\n%s\r\n" % (len(data), data)

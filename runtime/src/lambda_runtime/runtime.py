@@ -1,0 +1,225 @@
+"""``LambdaRuntime``: init, the invocation loop, and error reporting.
+
+The loop is the hot path: GET /next, build the context, call the handler, POST the result. Everything
+that can be decided once (the handler's shape, the codec, the function's environment) is decided
+before the first /next; logging is loaded only when a record is actually written.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from . import protocol
+from .context import FunctionInfo, LambdaContext, current_context
+from .errors import AlreadyRunningError, InitError, LambdaRuntimeError, ResponseSizeTooLarge
+from .handlers import AdaptedHandler, adapt
+from .protocol import Invocation, ProtocolError
+from .transport import RejectedResponse, RuntimeAPIError, RuntimeClient, StaleInvocation
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+
+# Lambda sets this; anything but on-demand means the environment is initialised ahead of the first
+# invocation, so init should do the work the first invocation would otherwise pay for.
+_PREINITIALISED = ("provisioned-concurrency", "snap-start", "lambda-managed-instances")
+
+
+def _log() -> logging.Logger:
+    from .logs import runtime_logger
+
+    return runtime_logger()
+
+
+def _max_invocations(environ: os._Environ[str] | dict[str, str]) -> int | None:
+    text = environ.get("MAX_INVOCATIONS", "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise InitError("Runtime.InvalidConfiguration", f"MAX_INVOCATIONS must be a positive integer, got {text!r}")
+    return int(text)
+
+
+class LambdaRuntime:
+    """Runs a handler against the Lambda Runtime API until Lambda stops the process.
+
+    ``handler`` is a function ``(event, context)``, an ``async def`` function, a class or object with
+    ``handle(event, context)``, or a ``"module.function"`` string (loaded during init, so that an import
+    failure is reported to Lambda as an init error). Only one runtime may exist in a process.
+
+    ``runtime_api`` overrides ``AWS_LAMBDA_RUNTIME_API`` (``host:port``).
+    """
+
+    _claimed = False
+
+    def __init__(self, handler: object, *, runtime_api: str | None = None) -> None:
+        if LambdaRuntime._claimed:
+            raise AlreadyRunningError(
+                "a LambdaRuntime already exists in this process: create one, and call run() once"
+            )
+        LambdaRuntime._claimed = True
+        self._handler = handler
+        self._runtime_api = runtime_api
+
+    def run(self) -> None:
+        """Serve invocations until ``MAX_INVOCATIONS`` is reached or the Runtime API goes away.
+
+        Fatal conditions (the Runtime API answering 500, the connection lost, an init error) end the
+        process through ``SystemExit(1)`` after one log line; there is no traceback to wade through.
+        """
+        try:
+            self._run()
+        finally:
+            LambdaRuntime._claimed = False
+
+    def _run(self) -> None:
+        environ = os.environ
+        address = self._runtime_api or environ.get("AWS_LAMBDA_RUNTIME_API")
+        if not address:
+            sys.stderr.write(
+                "lambda-runtime: AWS_LAMBDA_RUNTIME_API is not set, so there is no Runtime API to serve.\n"
+                "  On Lambda it is always set; to run locally, point it at a Runtime API (host:port).\n"
+            )
+            raise SystemExit(1)
+        if sys.stdout.isatty() is False and hasattr(sys.stdout, "reconfigure"):
+            # Lambda reads stdout through a pipe: without this, prints would sit in a buffer.
+            sys.stdout.reconfigure(line_buffering=True)
+        try:
+            client = RuntimeClient(address)
+        except ValueError as error:
+            sys.stderr.write(f"lambda-runtime: {error}\n")
+            raise SystemExit(1) from None
+        try:
+            adapted = self._initialise(client, environ)
+            self._serve(client, adapted, _max_invocations(environ))
+        except (RuntimeAPIError, ProtocolError) as error:
+            _log().critical("Stopping: %s", error)
+            raise SystemExit(1) from None
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
+        finally:
+            client.close()
+
+    def _initialise(self, client: RuntimeClient, environ: os._Environ[str]) -> AdaptedHandler:
+        try:
+            _max_invocations(environ)
+            handler = self._handler
+            if isinstance(handler, str):
+                from .loader import load_handler
+
+                handler = load_handler(handler)
+            adapted = adapt(handler)
+            if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _PREINITIALISED:
+                adapted.prepare()
+        except InitError as error:
+            self._report_init_error(client, error.error_type, str(error), error.stack_trace)
+            raise SystemExit(1) from None
+        except Exception as error:
+            from .loader import user_stack_trace
+
+            self._report_init_error(client, type(error).__name__, str(error), user_stack_trace(error))
+            raise SystemExit(1) from None
+        return adapted
+
+    @staticmethod
+    def _report_init_error(client: RuntimeClient, error_type: str, message: str, stack: list[str]) -> None:
+        _log().critical("Init error: %s: %s%s", error_type, message, _format_stack(stack))
+        body = protocol.error_body(error_type, message, stack)
+        try:
+            client.post_init_error(error_type, body)
+        except (RuntimeAPIError, ProtocolError, RejectedResponse, StaleInvocation) as error:
+            _log().critical("Could not report the init error to the Runtime API: %s", error)
+
+    def _serve(self, client: RuntimeClient, adapted: AdaptedHandler, max_invocations: int | None) -> None:
+        function = FunctionInfo()
+        environ = os.environ
+        modules = sys.modules
+        set_context = current_context.set
+        from_invocation = LambdaContext.from_invocation
+        post_response = client.post_response
+        next_invocation = client.next
+        limit = protocol.MAX_BUFFERED_RESPONSE_BYTES
+        logging_ready = "logging" in modules
+        if logging_ready:
+            _log()
+        trace_events = self._trace_events(environ)
+        served = 0
+        while max_invocations is None or served < max_invocations:
+            invocation = next_invocation()
+            served += 1
+            context = from_invocation(invocation, function)
+            set_context(context)
+            trace_id = invocation.trace_id
+            if trace_id is not None:
+                environ["_X_AMZN_TRACE_ID"] = trace_id
+            elif "_X_AMZN_TRACE_ID" in environ:
+                del environ["_X_AMZN_TRACE_ID"]
+            if trace_events:
+                _log().log(5, "Event: %r", invocation.event[:limit])
+            try:
+                body = adapted.invoke(invocation.event, context)
+                if len(body) > limit:
+                    raise ResponseSizeTooLarge(
+                        f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
+                        f"size ({limit} bytes)."
+                    )
+            except BaseException as error:
+                self._report_error(client, invocation, error)
+                if not isinstance(error, Exception):
+                    raise
+            else:
+                try:
+                    post_response(invocation, body)
+                except StaleInvocation:
+                    _log().warning(
+                        "The Runtime API answered 410 Gone: invocation %s had already timed out, "
+                        "its response was dropped",
+                        invocation.request_id,
+                    )
+                except RejectedResponse as rejection:
+                    self._report_rejection(client, invocation, rejection)
+            if not logging_ready and "logging" in modules:
+                # The handler started using logging: give its records the request id from now on.
+                logging_ready = True
+                _log()
+
+    @staticmethod
+    def _trace_events(environ: os._Environ[str]) -> bool:
+        level = (environ.get("AWS_LAMBDA_LOG_LEVEL") or environ.get("LOG_LEVEL") or "").strip().upper()
+        return level == "TRACE"
+
+    def _report_error(self, client: RuntimeClient, invocation: Invocation, error: BaseException) -> None:
+        from .loader import user_stack_trace
+
+        error_type = error.error_type if isinstance(error, LambdaRuntimeError) else type(error).__name__
+        try:
+            message = str(error)
+        except Exception:  # noqa: BLE001 - an exception whose __str__ fails must still be reported
+            message = f"<unprintable {type(error).__name__}>"
+        stack = user_stack_trace(error)
+        _log().error("%s: %s%s", error_type, message, _format_stack(stack))
+        body = protocol.error_body(error_type, message, stack, invocation.request_id)
+        try:
+            client.post_error(invocation, error_type, body)
+        except StaleInvocation:
+            _log().warning("The Runtime API answered 410 Gone to the error: invocation had already timed out")
+        except RejectedResponse as rejection:
+            _log().error("The Runtime API refused the error report: %s", rejection)
+
+    def _report_rejection(self, client: RuntimeClient, invocation: Invocation, rejection: RejectedResponse) -> None:
+        """A refused response (413 too large, 400) still owes Lambda an answer: send an error instead."""
+        error_type = "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
+        message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
+        _log().error("%s: %s", error_type, message)
+        body = protocol.error_body(error_type, message, (), invocation.request_id)
+        try:
+            client.post_error(invocation, error_type, body)
+        except (StaleInvocation, RejectedResponse) as error:
+            _log().error("The Runtime API refused the error report too: %s", error)
+
+
+def _format_stack(stack: list[str]) -> str:
+    if not stack:
+        return ""
+    return "\nTraceback (most recent call last):\n" + "".join(stack).rstrip("\n")

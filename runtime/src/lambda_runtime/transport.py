@@ -1,0 +1,170 @@
+"""A lean blocking HTTP/1.1 client for the Runtime API, on one keep-alive socket.
+
+The Runtime API is a fixed local peer, so this client does only what it needs: it writes the bytes the
+protocol module builds and reads responses through its parser. ``http.client`` would cost cold-start
+milliseconds (it imports ``email``) and tens of microseconds per request.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from . import protocol
+from .protocol import Invocation, ProtocolError, RequestEncoder, Response, ResponseParser
+
+_RECV_SIZE = 256 * 1024
+# Bodies above this are sent as a second buffer instead of being copied behind the head.
+_COPY_LIMIT = 64 * 1024
+
+
+class RuntimeAPIError(Exception):
+    """The Runtime API answered in a way that means this runtime must stop (a 500, a closed socket)."""
+
+
+class ConnectionLost(RuntimeAPIError):
+    """The connection to the Runtime API closed or failed."""
+
+
+class StaleInvocation(Exception):
+    """The Runtime API answered 410 Gone: the invocation already timed out, the answer was dropped."""
+
+
+class RejectedResponse(Exception):
+    """The Runtime API refused a response (4xx other than 410); the invocation can still get an error."""
+
+    def __init__(self, status: int, body: bytes) -> None:
+        super().__init__(f"the Runtime API refused the response with {status}: {body[:200]!r}")
+        self.status = status
+        self.body = body
+
+
+def split_address(address: str) -> tuple[str, int]:
+    """Split ``host:port`` (``[v6]:port`` too) as found in ``AWS_LAMBDA_RUNTIME_API``."""
+    host, colon, port_text = address.rpartition(":")
+    if not colon or not host or not port_text.isdigit():
+        raise ValueError(f"AWS_LAMBDA_RUNTIME_API must be host:port, got {address!r}")
+    return host.strip("[]"), int(port_text)
+
+
+class RuntimeClient:
+    """Talks to the Runtime API at ``address`` (``host:port``) over one keep-alive connection.
+
+    A new connection is opened only where HTTP allows a retry: when a keep-alive connection turns out
+    to be closed before the ``/next`` request got any answer. Anything else that breaks the
+    connection raises :class:`ConnectionLost`.
+    """
+
+    def __init__(self, address: str, timeout: float | None = None) -> None:
+        self.address = address
+        self._host, self._port = split_address(address)
+        self._timeout = timeout
+        self._encoder = RequestEncoder(address)
+        self._next_request = self._encoder.next_request
+        self._sock: socket.socket | None = None
+        self._parser = ResponseParser()
+        self._reused = False
+
+    # -- connection ----------------------------------------------------------------------------------
+
+    def _connect(self) -> socket.socket:
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=self._timeout)
+        except OSError as error:
+            raise ConnectionLost(f"cannot connect to the Runtime API at {self.address}: {error}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._parser = ResponseParser()
+        self._reused = False
+        return sock
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+
+    def _exchange(self, request: bytes, body: bytes = b"", retry_if_stale: bool = False) -> Response:
+        """Send one request and read its response, keeping the connection for the next one."""
+        sock = self._sock or self._connect()
+        reused = self._reused
+        try:
+            if body and len(body) > _COPY_LIMIT:
+                sock.sendall(request)
+                sock.sendall(body)
+            else:
+                sock.sendall(request + body if body else request)
+            response = self._read_response(sock)
+        except _StaleConnection:
+            self.close()
+            if retry_if_stale and reused:
+                return self._exchange(request, body, retry_if_stale=False)
+            raise ConnectionLost(f"the Runtime API at {self.address} closed the connection") from None
+        except OSError as error:
+            self.close()
+            raise ConnectionLost(f"the connection to the Runtime API failed: {error}") from None
+        except ProtocolError:
+            self.close()
+            raise
+        if response.keep_alive:
+            self._reused = True
+        else:
+            self.close()
+        return response
+
+    def _read_response(self, sock: socket.socket) -> Response:
+        parser = self._parser
+        response = parser.next_response()
+        received_any = False
+        while response is None:
+            data = sock.recv(max(_RECV_SIZE, parser.bytes_wanted))
+            if not data:
+                if not received_any:
+                    raise _StaleConnection
+                parser.feed(b"")
+            else:
+                received_any = True
+                parser.feed(data)
+            response = parser.next_response()
+        return response
+
+    # -- Runtime API calls ---------------------------------------------------------------------------
+
+    def next(self) -> Invocation:
+        """Block until the next invocation arrives (``GET /next``)."""
+        response = self._exchange(self._next_request, retry_if_stale=True)
+        if response.status != 200:
+            raise RuntimeAPIError(
+                f"the Runtime API answered /next with {response.status}: {response.body[:200]!r}"
+            )
+        return protocol.invocation_from_next(response.headers, response.body)
+
+    def post_response(self, invocation: Invocation, body: bytes, content_type: bytes = b"application/json") -> None:
+        """Post a buffered response; raises :class:`StaleInvocation` on 410 Gone."""
+        head = self._encoder.response_head(
+            invocation.request_id, len(body), invocation.invocation_id, content_type
+        )
+        self._check_accepted(self._exchange(head, body), "response")
+
+    def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
+        """Post an invocation error; ``error_type`` is the errorType (the header is derived from it)."""
+        request = self._encoder.error_request(invocation.request_id, error_type, body, invocation.invocation_id)
+        self._check_accepted(self._exchange(request), "error")
+
+    def post_init_error(self, error_type: str, body: bytes) -> None:
+        """Report that the function could not be initialised."""
+        request = self._encoder.init_error_request(error_type, body)
+        self._check_accepted(self._exchange(request), "init error")
+
+    @staticmethod
+    def _check_accepted(response: Response, what: str) -> None:
+        status = response.status
+        if status == 202 or status == 200:
+            return
+        if status == 410:
+            raise StaleInvocation(f"the Runtime API answered 410 Gone to the {what}")
+        if 400 <= status < 500:
+            raise RejectedResponse(status, response.body)
+        raise RuntimeAPIError(f"the Runtime API answered the {what} with {status}: {response.body[:200]!r}")
+
+
+class _StaleConnection(Exception):
+    """The peer closed the connection before answering a single byte."""
