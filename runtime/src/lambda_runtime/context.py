@@ -82,7 +82,13 @@ class CognitoIdentity:
 class FunctionInfo:
     """What Lambda tells the process about the function once, through its environment."""
 
-    __slots__ = ("function_name", "function_version", "log_group_name", "log_stream_name", "memory_limit_in_mb")
+    __slots__ = (
+        "function_name",
+        "function_version",
+        "log_group_name",
+        "log_stream_name",
+        "memory_limit_in_mb",
+    )
 
     def __init__(self, environ: dict[str, str] | os._Environ[str] | None = None) -> None:
         env = os.environ if environ is None else environ
@@ -106,8 +112,9 @@ class LambdaContext:
 
     ``request_id`` (alias ``aws_request_id``), ``deadline_ms`` (epoch milliseconds),
     ``get_remaining_time_in_millis()``, ``invoked_function_arn``, ``trace_id``, ``tenant_id``,
-    ``client_context`` (:class:`ClientContext` or ``None``), ``identity`` (:class:`CognitoIdentity`), ``function_name``, ``function_version``, ``memory_limit_in_mb`` (a string, as in
-    ``awslambdaric``), ``log_group_name``, ``log_stream_name`` and ``logger``.
+    ``client_context`` (:class:`ClientContext` or ``None``), ``identity`` (:class:`CognitoIdentity`),
+    ``function_name``, ``function_version``, ``memory_limit_in_mb`` (a string, as in ``awslambdaric``),
+    ``log_group_name``, ``log_stream_name`` and ``logger``.
     """
 
     __slots__ = (

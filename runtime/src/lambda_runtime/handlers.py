@@ -33,7 +33,7 @@ def _target_function(handler: Callable[..., Any]) -> tuple[Any, int]:
         return function, 1
     if hasattr(handler, "__code__"):
         return handler, 0
-    call = getattr(type(handler), "__call__", None)
+    call = type(handler).__dict__.get("__call__")  # a callable object's method, not a builtin slot
     if call is not None and hasattr(call, "__code__"):
         return call, 1
     return None, 0
@@ -98,7 +98,7 @@ def resolve_callable(handler: object) -> Callable[..., Any]:
         return handle  # type: ignore[no-any-return]
     if not callable(handler):
         raise InitError("Runtime.HandlerNotCallable", f"the handler {handler!r} is not callable")
-    return handler  # type: ignore[return-value]
+    return handler
 
 
 class AdaptedHandler:

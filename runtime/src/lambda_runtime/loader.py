@@ -53,7 +53,7 @@ def load_handler(spec: str) -> object:
             f"Syntax error in module '{module_name}': {error}",
             user_stack_trace(error),
         ) from None
-    except BaseException as error:  # noqa: BLE001 - whatever the import raised is an init error
+    except BaseException as error:
         raise InitError(
             "Runtime.ImportModuleError",
             f"Unable to import module '{module_name}': {type(error).__name__}: {error}",

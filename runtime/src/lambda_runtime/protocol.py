@@ -404,7 +404,9 @@ class ResponseParser:
             try:
                 size = int(size_text, 16)
             except ValueError:
-                raise ProtocolError(f"malformed chunk size from the Runtime API: {size_text[:20]!r}") from None
+                raise ProtocolError(
+                    f"malformed chunk size from the Runtime API: {size_text[:20]!r}"
+                ) from None
             if size < 0:
                 raise ProtocolError("negative chunk size from the Runtime API")
             if size == 0:

@@ -37,7 +37,9 @@ def _max_invocations(environ: os._Environ[str] | dict[str, str]) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
-        raise InitError("Runtime.InvalidConfiguration", f"MAX_INVOCATIONS must be a positive integer, got {text!r}")
+        raise InitError(
+            "Runtime.InvalidConfiguration", f"MAX_INVOCATIONS must be a positive integer, got {text!r}"
+        )
     return int(text)
 
 
@@ -195,7 +197,7 @@ class LambdaRuntime:
         error_type = error.error_type if isinstance(error, LambdaRuntimeError) else type(error).__name__
         try:
             message = str(error)
-        except Exception:  # noqa: BLE001 - an exception whose __str__ fails must still be reported
+        except Exception:
             message = f"<unprintable {type(error).__name__}>"
         stack = user_stack_trace(error)
         _log().error("%s: %s%s", error_type, message, _format_stack(stack))
@@ -207,9 +209,13 @@ class LambdaRuntime:
         except RejectedResponse as rejection:
             _log().error("The Runtime API refused the error report: %s", rejection)
 
-    def _report_rejection(self, client: RuntimeClient, invocation: Invocation, rejection: RejectedResponse) -> None:
+    def _report_rejection(
+        self, client: RuntimeClient, invocation: Invocation, rejection: RejectedResponse
+    ) -> None:
         """A refused response (413 too large, 400) still owes Lambda an answer: send an error instead."""
-        error_type = "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
+        error_type = (
+            "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
+        )
         message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
         _log().error("%s: %s", error_type, message)
         body = protocol.error_body(error_type, message, (), invocation.request_id)

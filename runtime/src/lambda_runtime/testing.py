@@ -128,7 +128,7 @@ class RuntimeAPIServer:
     def address(self) -> str:
         """``host:port``, the value for ``AWS_LAMBDA_RUNTIME_API``."""
         host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"{host!s}:{port}"
 
     def start(self) -> RuntimeAPIServer:
         self._thread.start()
@@ -220,7 +220,7 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
     class RuntimeAPIHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _headers(self) -> dict[str, str]:
@@ -228,7 +228,7 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
 
         def _read_body(self) -> bytes:
             if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                parts = []
+                parts: list[bytes] = []
                 while True:
                     size = int(self.rfile.readline().split(b";")[0].strip(), 16)
                     if size == 0:
@@ -247,7 +247,7 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             api.requests.append(("GET", self.path, self._headers()))
             if self.path != protocol.NEXT_PATH:
                 self._reply(404, b'{"errorMessage":"not found"}')
@@ -259,7 +259,7 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
                 return
             self._reply(200, event.body, event.headers)
 
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             headers = self._headers()
             api.requests.append(("POST", self.path, headers))
             body = self._read_body()
@@ -274,7 +274,9 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
             if kind not in ("response", "error"):
                 self._reply(404, b'{"errorMessage":"not found"}')
                 return
-            status = api._record(InvocationResult(request_id, kind == "error", body, headers), init_error=False)
+            status = api._record(
+                InvocationResult(request_id, kind == "error", body, headers), init_error=False
+            )
             self._reply(status, b'{"status":"OK"}' if status == 202 else b'{"errorMessage":"test status"}')
 
     return RuntimeAPIHandler
@@ -310,9 +312,8 @@ def run_function(
                 check=False,
             )
         except subprocess.TimeoutExpired as error:
-            raise RuntimeError(
-                f"{handler_spec} did not finish in {timeout} s; output:\n{_text(error.stdout)}{_text(error.stderr)}"
-            ) from None
+            output = _text(error.stdout) + _text(error.stderr)
+            raise RuntimeError(f"{handler_spec} did not finish in {timeout} s; output:\n{output}") from None
         missing = [request_id for request_id in request_ids if request_id not in api.results]
         if finished.returncode != 0 or missing:
             raise RuntimeError(

@@ -137,7 +137,9 @@ class RuntimeClient:
             )
         return protocol.invocation_from_next(response.headers, response.body)
 
-    def post_response(self, invocation: Invocation, body: bytes, content_type: bytes = b"application/json") -> None:
+    def post_response(
+        self, invocation: Invocation, body: bytes, content_type: bytes = b"application/json"
+    ) -> None:
         """Post a buffered response; raises :class:`StaleInvocation` on 410 Gone."""
         head = self._encoder.response_head(
             invocation.request_id, len(body), invocation.invocation_id, content_type
@@ -146,7 +148,9 @@ class RuntimeClient:
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
         """Post an invocation error; ``error_type`` is the errorType (the header is derived from it)."""
-        request = self._encoder.error_request(invocation.request_id, error_type, body, invocation.invocation_id)
+        request = self._encoder.error_request(
+            invocation.request_id, error_type, body, invocation.invocation_id
+        )
         self._check_accepted(self._exchange(request), "error")
 
     def post_init_error(self, error_type: str, body: bytes) -> None:

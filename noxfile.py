@@ -1,0 +1,76 @@
+"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck``, ``demo`` and ``bench``.
+
+Every session builds its own virtual environment from the repository alone, so a clean checkout
+needs nothing but Python and nox (``python3 tasks.py`` installs nox for you).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+RUNTIME = ROOT / "runtime"
+EXAMPLES = sorted(path.name for path in (ROOT / "examples").iterdir() if (path / "pyproject.toml").exists())
+
+nox.options.sessions = ["tests", "examples", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = False
+nox.options.error_on_external_run = True
+
+TEST_TOOLS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27"]
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The runtime's own test suite."""
+    session.install("-e", str(RUNTIME), *TEST_TOOLS)
+    session.run("pytest", str(RUNTIME / "tests"), *session.posargs)
+
+
+@nox.session
+@nox.parametrize("example", EXAMPLES)
+def examples(session: nox.Session, example: str) -> None:
+    """Each example in its own environment, installed as a user would: its tests must pass there."""
+    directory = ROOT / "examples" / example
+    session.install("-e", f"{directory}[test]")
+    session.chdir(str(directory))
+    session.run("pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff over everything written in Python."""
+    session.install("ruff>=0.6")
+    session.run(
+        "ruff",
+        "check",
+        "--config",
+        str(RUNTIME / "pyproject.toml"),
+        "runtime",
+        "examples",
+        "scripts",
+        "noxfile.py",
+        "tasks.py",
+    )
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the runtime's sources."""
+    session.install("-e", str(RUNTIME), "mypy>=1.10")
+    session.run("mypy", "--strict", str(RUNTIME / "src" / "lambda_runtime"))
+
+
+@nox.session
+def demo(session: nox.Session) -> None:
+    """Run the HelloWorld example behind a Runtime API and invoke it (the README's first command)."""
+    session.install("-e", str(ROOT / "examples" / "HelloWorld"))
+    session.run("python", str(ROOT / "scripts" / "demo.py"), *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark: this runtime against awslambdaric and a raw-socket floor, in one run."""
+    session.install("-e", str(RUNTIME), "awslambdaric")
+    session.run("python", str(ROOT / "scripts" / "bench.py"), *session.posargs)
