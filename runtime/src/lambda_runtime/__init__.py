@@ -21,6 +21,7 @@ from __future__ import annotations
 from ._version import __version__
 from .context import ClientContext, CognitoIdentity, LambdaContext, current_context
 from .runtime import LambdaRuntime
+from .streaming import ResponseStream
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         UnmarshalError,
     )
     from .handler_protocol import LambdaHandler
+    from .streaming import StreamStateError
 
 __all__ = [
     "AlreadyRunningError",
@@ -45,6 +47,8 @@ __all__ = [
     "LambdaRuntimeError",
     "MarshalError",
     "ResponseSizeTooLarge",
+    "ResponseStream",
+    "StreamStateError",
     "UnmarshalError",
     "__version__",
     "current_context",
@@ -58,6 +62,7 @@ _LAZY = {
     "MarshalError": "errors",
     "ResponseSizeTooLarge": "errors",
     "UnmarshalError": "errors",
+    "StreamStateError": "streaming",
 }
 
 

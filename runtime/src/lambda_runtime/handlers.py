@@ -5,6 +5,10 @@ A handler may be a function ``(event, context)``, an ``async def`` function, a c
 receives the raw payload, a ``-> bytes`` handler's result is sent as is; everything else is JSON. The
 result of :func:`adapt` is an :class:`AdaptedHandler` whose ``invoke(payload, context) -> bytes`` is
 all the runtime calls per invocation.
+
+A handler that takes three parameters ``(event, stream, context)`` streams its response: it gets the
+raw payload (the runtime assumes no event shape for streaming) and writes to a ``ResponseStream``;
+the adapter's ``invoke_stream(payload, stream, context)`` calls it.
 """
 
 from __future__ import annotations
@@ -17,8 +21,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from .context import LambdaContext
+    from .streaming import ResponseStream
 
     Invoke = Callable[[bytes, LambdaContext], bytes]
+    InvokeStream = Callable[[bytes, ResponseStream, LambdaContext], Any]
 
 # inspect's CO_COROUTINE and CO_VARARGS, without importing inspect (tens of ms of cold start).
 _CO_COROUTINE = 0x80
@@ -108,12 +114,15 @@ class AdaptedHandler:
     that when Lambda pre-initialises the environment, so the first invocation pays nothing).
     """
 
-    __slots__ = ("_function", "_shape", "invoke")
+    __slots__ = ("_function", "_shape", "invoke", "invoke_stream", "streaming")
 
-    def __init__(self, function: Callable[..., Any], shape: HandlerShape) -> None:
+    def __init__(self, function: Callable[..., Any], shape: HandlerShape, streaming: bool = False) -> None:
         self._function = function
         self._shape = shape
+        self.streaming = streaming
         self.invoke: Invoke = self._first_invoke
+        # A streaming handler needs no codec: it is called as it is.
+        self.invoke_stream: InvokeStream = function
 
     @property
     def shape(self) -> HandlerShape:
@@ -121,7 +130,7 @@ class AdaptedHandler:
 
     def prepare(self) -> None:
         """Build the codec now (imports ``json`` unless the handler is raw on both sides)."""
-        if self.invoke == self._first_invoke:
+        if self.invoke == self._first_invoke and not self.streaming:
             self.invoke = _build_invoke(self._function, self._shape)
 
     def _first_invoke(self, payload: bytes, context: LambdaContext) -> bytes:
@@ -133,15 +142,17 @@ def adapt(handler: object) -> AdaptedHandler:
     """Check ``handler`` and wrap it in the runtime's call shape; raises :class:`InitError`."""
     function = resolve_callable(handler)
     shape = HandlerShape(function)
-    if not shape.accepts(2):
+    streaming = not shape.accepts(2) and shape.accepts(3)
+    if not streaming and not shape.accepts(2):
         name = getattr(function, "__qualname__", repr(function))
         raise InitError(
             "Runtime.HandlerSignatureError",
-            f"the handler {name} cannot be called as {name}(event, context)",
+            f"the handler {name} cannot be called as {name}(event, context) nor, to stream its "
+            f"response, as {name}(event, stream, context)",
         )
     if shape.is_async:
         function = _run_in_event_loop(function)
-    return AdaptedHandler(function, shape)
+    return AdaptedHandler(function, shape, streaming)
 
 
 def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
@@ -150,8 +161,8 @@ def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., 
     loop = asyncio.new_event_loop()
     run = loop.run_until_complete
 
-    def call(event: Any, context: LambdaContext) -> Any:
-        return run(coroutine_function(event, context))
+    def call(*arguments: Any) -> Any:
+        return run(coroutine_function(*arguments))
 
     return call
 

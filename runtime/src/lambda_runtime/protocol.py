@@ -32,6 +32,15 @@ COGNITO_IDENTITY_HEADER = "lambda-runtime-cognito-identity"
 TENANT_ID_HEADER = "lambda-runtime-aws-tenant-id"
 INVOCATION_ID_HEADER = "lambda-runtime-invocation-id"
 ERROR_TYPE_HEADER = "lambda-runtime-function-error-type"
+ERROR_BODY_HEADER = "lambda-runtime-function-error-body"
+RESPONSE_MODE_HEADER = "lambda-runtime-function-response-mode"
+
+# Streamed responses: the default body type, and the type that tells a Function URL the body starts with
+# a JSON prelude (status code, headers, cookies) followed by PRELUDE_SEPARATOR.
+STREAM_CONTENT_TYPE = "application/octet-stream"
+HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
+PRELUDE_SEPARATOR = b"\x00" * 8
+MAX_STREAMED_RESPONSE_BYTES = 200 * 1024 * 1024
 
 # Buffered responses above this are refused by Lambda; checking first gives the caller a clear error.
 MAX_BUFFERED_RESPONSE_BYTES = 6_291_556
@@ -192,6 +201,12 @@ class RequestEncoder:
 
     __slots__ = ("_common", "_error_head", "_response_head", "next_request")
 
+    # Announced up front so that an error after the first byte can still be reported, in trailers.
+    _STREAM_HEADERS = (
+        b"Lambda-Runtime-Function-Response-Mode: streaming\r\nTransfer-Encoding: chunked\r\n"
+        b"Trailer: Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body\r\n"
+    )
+
     def __init__(self, host: str, user_agent: str = USER_AGENT) -> None:
         common = f"Host: {host}\r\nUser-Agent: {user_agent}\r\n".encode("latin-1")
         self._common = common
@@ -215,6 +230,15 @@ class RequestEncoder:
         if invocation_id is not None:
             head += b"Lambda-Runtime-Invocation-Id: " + invocation_id.encode() + b"\r\n"
         return head + b"Content-Type: %s\r\nContent-Length: %d\r\n\r\n" % (content_type, body_length)
+
+    def stream_head(
+        self, request_id: str, invocation_id: str | None = None, content_type: str = STREAM_CONTENT_TYPE
+    ) -> bytes:
+        """The request line and headers of a streamed ``POST .../{id}/response``; chunks follow."""
+        head = self._response_head % request_id.encode()
+        if invocation_id is not None:
+            head += b"Lambda-Runtime-Invocation-Id: " + invocation_id.encode() + b"\r\n"
+        return head + self._STREAM_HEADERS + b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n"
 
     def error_request(
         self, request_id: str, error_type: str, body: bytes, invocation_id: str | None = None
@@ -429,8 +453,50 @@ class ResponseParser:
             self._scan_from = 0
 
 
+# --- streamed responses -----------------------------------------------------------------------------
+
+END_OF_STREAM = b"0\r\n\r\n"
+
+
+def chunk_header(size: int) -> bytes:
+    """The size line that goes before ``size`` bytes of chunk data (``CRLF`` goes after them)."""
+    if size <= 0:
+        raise ValueError("an empty chunk would end the body")
+    return b"%x\r\n" % size
+
+
 def chunk(data: bytes) -> bytes:
     """Frame ``data`` as one HTTP/1.1 chunk (an empty ``data`` would end the body, so it is refused)."""
-    if not data:
-        raise ValueError("an empty chunk would end the body")
-    return b"%x\r\n%s\r\n" % (len(data), data)
+    return chunk_header(len(data)) + data + b"\r\n"
+
+
+def error_trailers(error_type: str, body: bytes) -> bytes:
+    """The last chunk and the trailers that report an error after a stream's first byte.
+
+    The error body (the same JSON as an ``/error`` post) travels base64-encoded, as a header value must
+    stay on one line.
+    """
+    from binascii import b2a_base64
+
+    return (
+        b"0\r\nLambda-Runtime-Function-Error-Type: %s\r\nLambda-Runtime-Function-Error-Body: %s\r\n\r\n"
+        % (error_type_header(error_type).encode(), b2a_base64(body, newline=False))
+    )
+
+
+def http_integration_prelude(
+    status_code: int,
+    headers: dict[str, str] | None = None,
+    cookies: list[str] | None = None,
+) -> bytes:
+    """The prelude a Function URL (or API Gateway) reads before a streamed body: JSON, then 8 NULs."""
+    import json
+
+    if not isinstance(status_code, int) or not 100 <= status_code <= 599:
+        raise ValueError(f"status_code must be an HTTP status between 100 and 599, got {status_code!r}")
+    document: dict[str, object] = {"statusCode": status_code}
+    if headers:
+        document["headers"] = {str(name): str(value) for name, value in headers.items()}
+    if cookies:
+        document["cookies"] = [str(cookie) for cookie in cookies]
+    return json.dumps(document, separators=(",", ":")).encode() + PRELUDE_SEPARATOR

@@ -15,6 +15,7 @@ from .context import FunctionInfo, LambdaContext, current_context
 from .errors import AlreadyRunningError, InitError, LambdaRuntimeError, ResponseSizeTooLarge
 from .handlers import AdaptedHandler, adapt
 from .protocol import Invocation, ProtocolError
+from .streaming import ResponseStream
 from .transport import RejectedResponse, RuntimeAPIError, RuntimeClient, StaleInvocation
 
 TYPE_CHECKING = False
@@ -50,12 +51,21 @@ class LambdaRuntime:
     ``handle(event, context)``, or a ``"module.function"`` string (loaded during init, so that an import
     failure is reported to Lambda as an init error). Only one runtime may exist in a process.
 
+    A handler ``(event, stream, context)`` streams its response through a :class:`ResponseStream`;
+    ``max_stream_bytes`` caps each streamed response (Lambda's own limit, 200 MB, by default).
+
     ``runtime_api`` overrides ``AWS_LAMBDA_RUNTIME_API`` (``host:port``).
     """
 
     _claimed = False
 
-    def __init__(self, handler: object, *, runtime_api: str | None = None) -> None:
+    def __init__(
+        self,
+        handler: object,
+        *,
+        runtime_api: str | None = None,
+        max_stream_bytes: int = protocol.MAX_STREAMED_RESPONSE_BYTES,
+    ) -> None:
         if LambdaRuntime._claimed:
             raise AlreadyRunningError(
                 "a LambdaRuntime already exists in this process: create one, and call run() once"
@@ -63,6 +73,7 @@ class LambdaRuntime:
         LambdaRuntime._claimed = True
         self._handler = handler
         self._runtime_api = runtime_api
+        self._max_stream_bytes = max_stream_bytes
 
     def run(self) -> None:
         """Serve invocations until ``MAX_INVOCATIONS`` is reached or the Runtime API goes away.
@@ -139,9 +150,8 @@ class LambdaRuntime:
         modules = sys.modules
         set_context = current_context.set
         from_invocation = LambdaContext.from_invocation
-        post_response = client.post_response
         next_invocation = client.next
-        limit = protocol.MAX_BUFFERED_RESPONSE_BYTES
+        invoke = self._invoke_streaming if adapted.streaming else self._invoke_buffered
         logging_ready = "logging" in modules
         if logging_ready:
             _log()
@@ -158,33 +168,69 @@ class LambdaRuntime:
             elif "_X_AMZN_TRACE_ID" in environ:
                 del environ["_X_AMZN_TRACE_ID"]
             if trace_events:
-                _log().log(5, "Event: %r", invocation.event[:limit])
-            try:
-                body = adapted.invoke(invocation.event, context)
-                if len(body) > limit:
-                    raise ResponseSizeTooLarge(
-                        f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload "
-                        f"size ({limit} bytes)."
-                    )
-            except BaseException as error:
-                self._report_error(client, invocation, error)
-                if not isinstance(error, Exception):
-                    raise
-            else:
-                try:
-                    post_response(invocation, body)
-                except StaleInvocation:
-                    _log().warning(
-                        "The Runtime API answered 410 Gone: invocation %s had already timed out, "
-                        "its response was dropped",
-                        invocation.request_id,
-                    )
-                except RejectedResponse as rejection:
-                    self._report_rejection(client, invocation, rejection)
+                _log().log(5, "Event: %r", invocation.event[: protocol.MAX_BUFFERED_RESPONSE_BYTES])
+            invoke(client, adapted, invocation, context)
             if not logging_ready and "logging" in modules:
                 # The handler started using logging: give its records the request id from now on.
                 logging_ready = True
                 _log()
+
+    def _invoke_buffered(
+        self, client: RuntimeClient, adapted: AdaptedHandler, invocation: Invocation, context: LambdaContext
+    ) -> None:
+        try:
+            body = adapted.invoke(invocation.event, context)
+            if len(body) > protocol.MAX_BUFFERED_RESPONSE_BYTES:
+                raise ResponseSizeTooLarge(
+                    f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
+                    f"({protocol.MAX_BUFFERED_RESPONSE_BYTES} bytes)."
+                )
+        except BaseException as error:
+            self._report_error(client, invocation, error)
+            if not isinstance(error, Exception):
+                raise
+            return
+        try:
+            client.post_response(invocation, body)
+        except StaleInvocation:
+            _log().warning(
+                "The Runtime API answered 410 Gone: invocation %s had already timed out, "
+                "its response was dropped",
+                invocation.request_id,
+            )
+        except RejectedResponse as rejection:
+            self._report_rejection(client, invocation, rejection)
+
+    def _invoke_streaming(
+        self, client: RuntimeClient, adapted: AdaptedHandler, invocation: Invocation, context: LambdaContext
+    ) -> None:
+        stream = ResponseStream(client, invocation, self._max_stream_bytes)
+        try:
+            adapted.invoke_stream(invocation.event, stream, context)
+            stream.finish()
+        except (RuntimeAPIError, ProtocolError):
+            raise
+        except StaleInvocation:
+            _log().warning(
+                "The Runtime API answered 410 Gone: invocation %s had already timed out, "
+                "its stream was dropped",
+                invocation.request_id,
+            )
+        except RejectedResponse as rejection:
+            _log().error("The Runtime API refused the streamed response: %s", rejection)
+        except BaseException as error:
+            if stream.finished:
+                # The caller already has the whole response: the error can only be logged.
+                _describe_and_log(error, " (raised after the response stream was finished)")
+            elif stream.started:
+                error_type, message, stack = _describe_and_log(error)
+                stream.fail(
+                    error_type, protocol.error_body(error_type, message, stack, invocation.request_id)
+                )
+            else:
+                self._report_error(client, invocation, error)
+            if not isinstance(error, Exception):
+                raise
 
     @staticmethod
     def _trace_events(environ: os._Environ[str]) -> bool:
@@ -192,15 +238,8 @@ class LambdaRuntime:
         return level == "TRACE"
 
     def _report_error(self, client: RuntimeClient, invocation: Invocation, error: BaseException) -> None:
-        from .loader import user_stack_trace
-
-        error_type = error.error_type if isinstance(error, LambdaRuntimeError) else type(error).__name__
-        try:
-            message = str(error)
-        except Exception:
-            message = f"<unprintable {type(error).__name__}>"
-        stack = user_stack_trace(error)
-        _log().error("%s: %s%s", error_type, message, _format_stack(stack))
+        """Log the handler's error and post it to ``/error``."""
+        error_type, message, stack = _describe_and_log(error)
         body = protocol.error_body(error_type, message, stack, invocation.request_id)
         try:
             client.post_error(invocation, error_type, body)
@@ -223,6 +262,20 @@ class LambdaRuntime:
             client.post_error(invocation, error_type, body)
         except (StaleInvocation, RejectedResponse) as error:
             _log().error("The Runtime API refused the error report too: %s", error)
+
+
+def _describe_and_log(error: BaseException, note: str = "") -> tuple[str, str, list[str]]:
+    """The errorType, errorMessage and user stack trace of ``error``, logged as one record."""
+    from .loader import user_stack_trace
+
+    error_type = error.error_type if isinstance(error, LambdaRuntimeError) else type(error).__name__
+    try:
+        message = str(error)
+    except Exception:  # an exception whose __str__ fails must still be reported
+        message = f"<unprintable {type(error).__name__}>"
+    stack = user_stack_trace(error)
+    _log().error("%s: %s%s%s", error_type, message, note, _format_stack(stack))
+    return error_type, message, stack
 
 
 def _format_stack(stack: list[str]) -> str:

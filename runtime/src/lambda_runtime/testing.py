@@ -69,16 +69,39 @@ def make_context(
 
 
 class InvocationResult:
-    """What the runtime posted for one invocation: a response or an error."""
+    """What the runtime posted for one invocation: a response or an error.
 
-    __slots__ = ("body", "error_type", "headers", "is_error", "request_id")
+    A streamed response that failed after its first byte is an error too: ``error_type`` and
+    ``error_body`` then come from its trailers, and ``body`` holds what was streamed before the failure.
+    """
 
-    def __init__(self, request_id: str, is_error: bool, body: bytes, headers: Mapping[str, str]) -> None:
+    __slots__ = ("body", "error_body", "error_type", "headers", "is_error", "request_id", "trailers")
+
+    def __init__(
+        self,
+        request_id: str,
+        is_error: bool,
+        body: bytes,
+        headers: Mapping[str, str],
+        trailers: Mapping[str, str] | None = None,
+    ) -> None:
         self.request_id = request_id
-        self.is_error = is_error
         self.body = body
         self.headers = dict(headers)
-        self.error_type: str | None = self.headers.get(protocol.ERROR_TYPE_HEADER)
+        self.trailers = dict(trailers or {})
+        trailer_type = self.trailers.get(protocol.ERROR_TYPE_HEADER)
+        self.is_error = is_error or trailer_type is not None
+        self.error_type: str | None = self.headers.get(protocol.ERROR_TYPE_HEADER) or trailer_type
+        self.error_body: bytes | None = body if is_error else None
+        if protocol.ERROR_BODY_HEADER in self.trailers:
+            import base64
+
+            self.error_body = base64.b64decode(self.trailers[protocol.ERROR_BODY_HEADER])
+
+    @property
+    def streamed(self) -> bool:
+        """Whether the runtime streamed this response."""
+        return self.headers.get(protocol.RESPONSE_MODE_HEADER) == "streaming"
 
     def json(self) -> Any:
         """The body decoded as JSON."""
@@ -226,18 +249,22 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
         def _headers(self) -> dict[str, str]:
             return {name.lower(): value for name, value in self.headers.items()}
 
-        def _read_body(self) -> bytes:
-            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-                parts: list[bytes] = []
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0].strip(), 16)
-                    if size == 0:
-                        while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                            pass
-                        return b"".join(parts)
-                    parts.append(self.rfile.read(size))
-                    self.rfile.readline()
-            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        def _read_body(self) -> tuple[bytes, dict[str, str]]:
+            """The request body (chunked or not) and the trailers of a chunked one."""
+            if "chunked" not in self.headers.get("Transfer-Encoding", "").lower():
+                return self.rfile.read(int(self.headers.get("Content-Length") or 0)), {}
+            parts: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip(), 16)
+                if size == 0:
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            trailers: dict[str, str] = {}
+            while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                trailers[name.strip().lower()] = value.strip()
+            return b"".join(parts), trailers
 
         def _reply(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
             self.send_response(status)
@@ -262,7 +289,7 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
         def do_POST(self) -> None:
             headers = self._headers()
             api.requests.append(("POST", self.path, headers))
-            body = self._read_body()
+            body, trailers = self._read_body()
             if self.path == protocol.INIT_ERROR_PATH:
                 api._record(InvocationResult("", True, body, headers), init_error=True)
                 self._reply(202, b'{"status":"OK"}')
@@ -274,9 +301,8 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
             if kind not in ("response", "error"):
                 self._reply(404, b'{"errorMessage":"not found"}')
                 return
-            status = api._record(
-                InvocationResult(request_id, kind == "error", body, headers), init_error=False
-            )
+            result = InvocationResult(request_id, kind == "error", body, headers, trailers)
+            status = api._record(result, init_error=False)
             self._reply(status, b'{"status":"OK"}' if status == 202 else b'{"errorMessage":"test status"}')
 
     return RuntimeAPIHandler

@@ -158,6 +158,42 @@ class RuntimeClient:
         request = self._encoder.init_error_request(error_type, body)
         self._check_accepted(self._exchange(request), "init error")
 
+    # -- streamed responses: the caller sends the head and the chunks, then ends the body -------------
+
+    def send_parts(self, parts: list[bytes]) -> None:
+        """Write ``parts`` of a streamed request in one system call where the kernel allows it."""
+        sock = self._sock or self._connect()
+        try:
+            sent = sock.sendmsg(parts)
+            total = sum(map(len, parts))
+            if sent < total:
+                sock.sendall(b"".join(parts)[sent:])
+        except OSError as error:
+            self.close()
+            raise ConnectionLost(f"the connection to the Runtime API failed mid-stream: {error}") from None
+
+    def end_stream(self, last: bytes) -> None:
+        """Send the end of a streamed body (last chunk and trailers) and check the Runtime API's answer."""
+        self.send_parts([last])
+        sock = self._sock
+        assert sock is not None
+        try:
+            response = self._read_response(sock)
+        except (_StaleConnection, OSError) as error:
+            self.close()
+            raise ConnectionLost(f"the Runtime API closed the connection after a stream: {error}") from None
+        except ProtocolError:
+            self.close()
+            raise
+        if response.keep_alive:
+            self._reused = True
+        else:
+            self.close()
+        self._check_accepted(response, "streamed response")
+
+    def stream_head(self, invocation: Invocation, content_type: str) -> bytes:
+        return self._encoder.stream_head(invocation.request_id, invocation.invocation_id, content_type)
+
     @staticmethod
     def _check_accepted(response: Response, what: str) -> None:
         status = response.status
