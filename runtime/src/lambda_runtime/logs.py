@@ -113,14 +113,24 @@ class JsonFormatter(logging.Formatter):
 
 
 class LambdaLogHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """The handler the runtime installs on the root logger."""
+    """The handler the runtime installs on the root logger.
+
+    Without an explicit stream it writes to whatever ``sys.stdout`` is at the time of each record, so
+    code (or a test runner) that replaces ``sys.stdout`` still gets the records.
+    """
 
     def __init__(self, stream: TextIO | None = None, json_format: bool | None = None) -> None:
         super().__init__(stream if stream is not None else sys.stdout)
+        self._follow_stdout = stream is None
         if json_format is None:
             json_format = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").strip().upper() == "JSON"
         self.setFormatter(JsonFormatter() if json_format else TextFormatter())
         self.addFilter(InvocationFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._follow_stdout:
+            self.stream = sys.stdout
+        super().emit(record)
 
 
 _installed: LambdaLogHandler | None = None

@@ -145,13 +145,17 @@ class RuntimeAPIServer:
         self._closed = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_request_handler(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="runtime-api", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="runtime-api", daemon=True)
 
     @property
     def address(self) -> str:
         """``host:port``, the value for ``AWS_LAMBDA_RUNTIME_API``."""
         host, port = self._server.server_address[:2]
         return f"{host!s}:{port}"
+
+    def _serve(self) -> None:
+        # A short poll interval keeps close() quick: tests start and stop many servers.
+        self._server.serve_forever(poll_interval=0.05)
 
     def start(self) -> RuntimeAPIServer:
         self._thread.start()
