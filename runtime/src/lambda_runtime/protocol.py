@@ -281,24 +281,30 @@ class Response:
 
 
 def parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
-    """Parse a status line and headers (without the blank line) into status, headers and keep-alive."""
-    lines = head.split(b"\r\n")
+    """Parse a status line and headers (without the blank line) into status, headers and keep-alive.
+
+    The head is decoded once and split as text: on the hot path this is most of a response's parsing.
+    """
+    lines = head.decode("latin-1").split("\r\n")
     status_line = lines[0]
-    version, _, rest = status_line.partition(b" ")
-    code = rest[:3]
-    if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
+    code = status_line[9:12]
+    if not status_line.startswith("HTTP/1.") or status_line[8:9] != " " or not code.isdigit():
         raise ProtocolError(f"malformed status line from the Runtime API: {status_line[:80]!r}")
     headers: dict[str, str] = {}
     for line in lines[1:]:
-        name, colon, value = line.partition(b":")
-        if not colon or not name or name != name.strip() or b"\n" in line:
+        name, colon, value = line.partition(":")
+        if not colon or not name or name[-1] in " \t" or "\n" in line:
             raise ProtocolError(f"malformed header line from the Runtime API: {line[:80]!r}")
-        key = name.decode("latin-1").lower()
-        text = value.strip().decode("latin-1")
-        previous = headers.get(key)
-        headers[key] = text if previous is None else f"{previous}, {text}"
-    connection = headers.get("connection", "").lower()
-    keep_alive = "close" not in connection if version == b"HTTP/1.1" else "keep-alive" in connection
+        key = name.lower()
+        if key in headers:
+            headers[key] += ", " + value.strip()
+        else:
+            headers[key] = value.strip()
+    connection = headers.get("connection")
+    if status_line[7] == "1":
+        keep_alive = connection is None or "close" not in connection.lower()
+    else:
+        keep_alive = connection is not None and "keep-alive" in connection.lower()
     return int(code), headers, keep_alive
 
 
