@@ -246,6 +246,9 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
 
     class RuntimeAPIHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The reply's head and body are separate writes: without this, Nagle's algorithm and delayed
+        # ACKs hold every reply for ~40 ms.
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
