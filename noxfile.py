@@ -23,8 +23,8 @@ TEST_TOOLS = ["pytest>=8", "hypothesis>=6.100", "httpx>=0.27"]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The runtime's own test suite."""
-    session.install("-e", str(RUNTIME), *TEST_TOOLS)
+    """The runtime's own test suite, with every extra (and awslambdaric, run behind the local server)."""
+    session.install("-e", f"{RUNTIME}[all]", "awslambdaric", *TEST_TOOLS)
     session.run("pytest", str(RUNTIME / "tests"), *session.posargs)
 
 

@@ -13,12 +13,19 @@ from ._version import __version__
 
 USAGE = """\
 usage: python -m lambda_runtime [MODULE.HANDLER]
+       python -m lambda_runtime serve [MODULE.HANDLER] [--host HOST] [--port PORT]
+       python -m lambda_runtime serve --api-only [--host HOST] [--port PORT]
 
-Runs the handler against the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API.
+Runs the handler against the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API; without it (outside
+Lambda), through a local server: POST events to http://127.0.0.1:7000/invoke.
 MODULE.HANDLER defaults to $_HANDLER (as Lambda sets it), e.g. app.handler.
+`serve` always uses the local server; `serve --api-only` serves only the Runtime API (and /invoke)
+for a runtime in another process. The local server needs the 'local' extra (h11).
 
 environment: AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, MAX_INVOCATIONS,
-             AWS_LAMBDA_LOG_FORMAT (TEXT|JSON), AWS_LAMBDA_LOG_LEVEL or LOG_LEVEL
+             AWS_LAMBDA_LOG_FORMAT (TEXT|JSON), AWS_LAMBDA_LOG_LEVEL or LOG_LEVEL,
+             LOCAL_LAMBDA_HOST, LOCAL_LAMBDA_PORT, LOCAL_LAMBDA_INVOCATION_ENDPOINT,
+             LOCAL_LAMBDA_TIMEOUT, AWS_LAMBDA_MAX_CONCURRENCY
 """
 
 
@@ -31,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if arguments and arguments[0] == "--version":
         sys.stdout.write(f"lambda-runtime {__version__}\n")
         return 0
+    if arguments and arguments[0] == "serve":
+        return _serve(arguments[1:])
     if len(arguments) > 1 or (arguments and arguments[0].startswith("-")):
         sys.stderr.write(USAGE)
         return 2
@@ -38,11 +47,63 @@ def main(argv: list[str] | None = None) -> int:
     if not spec:
         sys.stderr.write("lambda-runtime: no handler: pass MODULE.HANDLER or set _HANDLER\n" + USAGE)
         return 2
-    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    if task_root not in sys.path:
-        sys.path.insert(0, task_root)
+    _add_task_root()
 
     from .runtime import LambdaRuntime
 
     LambdaRuntime(spec).run()
+    return 0
+
+
+def _add_task_root() -> None:
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    if task_root not in sys.path:
+        sys.path.insert(0, task_root)
+
+
+def _serve(arguments: list[str]) -> int:
+    """``serve [MODULE.HANDLER] [--api-only] [--host HOST] [--port PORT]``: the local server."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m lambda_runtime serve",
+        description="Serve a function locally: POST events to the invocation endpoint (/invoke).",
+    )
+    parser.add_argument(
+        "handler", nargs="?", help="MODULE.HANDLER to serve in this process (default: $_HANDLER)"
+    )
+    parser.add_argument(
+        "--api-only",
+        action="store_true",
+        help="serve only the Runtime API and /invoke, for a runtime in another process "
+        "(prints the AWS_LAMBDA_RUNTIME_API value to give it)",
+    )
+    parser.add_argument("--host", help="address to listen on (default: $LOCAL_LAMBDA_HOST or 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: $LOCAL_LAMBDA_PORT or 7000)")
+    options = parser.parse_args(arguments)
+    if options.api_only and options.handler:
+        parser.error("--api-only serves no handler: run the function in its own process")
+    spec = options.handler or os.environ.get("_HANDLER", "")
+    if not options.api_only and not spec:
+        parser.error("no handler: pass MODULE.HANDLER, set _HANDLER, or use --api-only")
+
+    from .runtime import local_package
+
+    local = local_package()
+    try:
+        config = local.LocalConfig.from_environment(host=options.host, port=options.port)
+    except ValueError as error:
+        sys.stderr.write(f"lambda-runtime: {error}\n")
+        return 2
+    if options.api_only:
+        try:
+            local.serve_runtime_api(config)
+        except OSError as error:
+            sys.stderr.write(f"lambda-runtime: cannot start the local server: {error}\n")
+            return 1
+        return 0
+    _add_task_root()
+    from .runtime import LambdaRuntime
+
+    LambdaRuntime(spec)._run_with_local_server(config)
     return 0

@@ -9,6 +9,11 @@ all the runtime calls per invocation.
 A handler that takes three parameters ``(event, stream, context)`` streams its response: it gets the
 raw payload (the runtime assumes no event shape for streaming) and writes to a ``ResponseStream``;
 the adapter's ``invoke_stream(payload, stream, context)`` calls it.
+
+Annotations naming a model type (a pydantic model, a dataclass, a TypedDict, or a list or union of
+them), explicit ``event_type`` / ``output_type``, or a ``LambdaHandler[Event, Output]`` base class make
+the handler typed: pydantic (the ``json`` extra) then validates and serialises, see ``typed.py``.
+Nothing here imports pydantic or ``typing`` unless a handler calls for it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,36 @@ def _target_function(handler: Callable[..., Any]) -> tuple[Any, int]:
     return None, 0
 
 
+_MISSING: Any = object()
+# Names that, in a string annotation, cannot hide a model type: no need to evaluate them.
+_PLAIN_NAMES = frozenset(
+    (
+        *("Any", "object", "None", "bytes", "bytearray", "str", "int", "float", "bool"),
+        *("dict", "list", "tuple", "set", "Dict", "List", "Mapping", "MutableMapping", "Sequence"),
+        *("Optional", "Union", "typing", "t", "LambdaContext", "Context", "ResponseStream"),
+    )
+)
+
+
+def _needs_resolving(annotation: object) -> bool:
+    if not isinstance(annotation, str):
+        return False
+    words = "".join(c if c.isalnum() or c == "_" else " " for c in annotation.replace(".", " ")).split()
+    return any(word not in _PLAIN_NAMES for word in words)
+
+
+def is_model_type(annotation: object) -> bool:
+    """Whether ``annotation`` involves a type only pydantic can validate and serialise."""
+    if isinstance(annotation, type):
+        return (
+            hasattr(annotation, "__pydantic_core_schema__")
+            or hasattr(annotation, "__dataclass_fields__")
+            or (issubclass(annotation, dict) and hasattr(annotation, "__total__"))  # a TypedDict
+        )
+    arguments: tuple[object, ...] = getattr(annotation, "__args__", None) or ()
+    return any(is_model_type(argument) for argument in arguments)
+
+
 def _is_raw(annotation: object) -> bool:
     if annotation is bytes:
         return True
@@ -54,7 +89,15 @@ def _is_raw(annotation: object) -> bool:
 class HandlerShape:
     """What :func:`adapt` learnt about a handler: arity, async-ness and the raw-bytes annotations."""
 
-    __slots__ = ("is_async", "max_positional", "min_positional", "raw_event", "raw_result")
+    __slots__ = (
+        "event_annotation",
+        "is_async",
+        "max_positional",
+        "min_positional",
+        "raw_event",
+        "raw_result",
+        "result_annotation",
+    )
 
     def accepts(self, count: int) -> bool:
         """Whether the handler can be called with ``count`` positional arguments."""
@@ -65,6 +108,8 @@ class HandlerShape:
         self.is_async = False
         self.raw_event = False
         self.raw_result = False
+        self.event_annotation: Any = _MISSING
+        self.result_annotation: Any = _MISSING
         # Unknown callables (builtins, partials) are taken at their word.
         self.min_positional = 0
         self.max_positional = 1 << 16
@@ -79,8 +124,46 @@ class HandlerShape:
         annotations = getattr(function, "__annotations__", None) or {}
         names = code.co_varnames[bound : code.co_argcount]
         if names:
-            self.raw_event = _is_raw(annotations.get(names[0]))
-        self.raw_result = _is_raw(annotations.get("return"))
+            self.event_annotation = annotations.get(names[0], _MISSING)
+        self.result_annotation = annotations.get("return", _MISSING)
+        if _needs_resolving(self.event_annotation) or _needs_resolving(self.result_annotation):
+            # ``from __future__ import annotations`` left names that may be model types: evaluate them.
+            import typing
+
+            try:
+                hints = typing.get_type_hints(function)
+            except Exception as error:
+                problem = f"{type(error).__name__}: {error}"
+                raise InitError(
+                    "Runtime.HandlerSignatureError",
+                    f"cannot resolve the annotations of {function.__qualname__}: {problem}",
+                ) from None
+            if names:
+                self.event_annotation = hints.get(names[0], _MISSING)
+            self.result_annotation = hints.get("return", _MISSING)
+        if self.result_annotation in (type(None), "None"):
+            self.result_annotation = None  # ``-> None``, however it was spelt
+        self.raw_event = _is_raw(self.event_annotation)
+        self.raw_result = _is_raw(self.result_annotation)
+
+
+def declared_types(handler: object) -> tuple[Any, Any]:
+    """``(Event, Output)`` of a class (or an instance of one) declared ``LambdaHandler[Event, Output]``."""
+    cls = handler if isinstance(handler, type) else type(handler)
+    for klass in getattr(cls, "__mro__", ()):
+        for base in klass.__dict__.get("__orig_bases__", ()):
+            origin = getattr(base, "__origin__", None)
+            if getattr(origin, "__name__", "") == "LambdaHandler" and len(base.__args__) == 2:
+                event_type, output_type = base.__args__
+                return (
+                    None if _is_type_variable(event_type) else event_type,
+                    None if _is_type_variable(output_type) else output_type,
+                )
+    return None, None
+
+
+def _is_type_variable(value: object) -> bool:
+    return type(value).__name__ == "TypeVar"
 
 
 def resolve_callable(handler: object) -> Callable[..., Any]:
@@ -138,8 +221,13 @@ class AdaptedHandler:
         return self.invoke(payload, context)
 
 
-def adapt(handler: object) -> AdaptedHandler:
-    """Check ``handler`` and wrap it in the runtime's call shape; raises :class:`InitError`."""
+def adapt(handler: object, event_type: Any = None, output_type: Any = None) -> AdaptedHandler:
+    """Check ``handler`` and wrap it in the runtime's call shape; raises :class:`InitError`.
+
+    ``event_type`` / ``output_type`` declare the types of a handler that has no annotations; they win
+    over annotations and over a ``LambdaHandler[Event, Output]`` base class.
+    """
+    declared_event, declared_output = declared_types(handler)
     function = resolve_callable(handler)
     shape = HandlerShape(function)
     streaming = not shape.accepts(2) and shape.accepts(3)
@@ -152,7 +240,40 @@ def adapt(handler: object) -> AdaptedHandler:
         )
     if shape.is_async:
         function = _run_in_event_loop(function)
-    return AdaptedHandler(function, shape, streaming)
+    adapted = AdaptedHandler(function, shape, streaming)
+    if not streaming:
+        typed_event = _pick(event_type, declared_event, shape.event_annotation)
+        typed_output = _pick(output_type, declared_output, shape.result_annotation)
+        if typed_output is None and shape.result_annotation is None and typed_event is not None:
+            from .typed import NO_RESULT
+
+            typed_output = NO_RESULT  # a typed ``-> None`` handler answers JSON null
+        if typed_event is not None or typed_output is not None:
+            adapted.invoke = _typed_invoke(function, shape, typed_event, typed_output)
+    elif event_type is not None or output_type is not None:
+        raise InitError(
+            "Runtime.HandlerSignatureError",
+            "a streaming handler gets the raw event bytes: event_type and output_type do not apply",
+        )
+    return adapted
+
+
+def _pick(explicit: Any, declared: Any, annotation: Any) -> Any:
+    """The type to validate with, or None when this side stays untyped (plain JSON or raw bytes)."""
+    if explicit is not None:
+        return explicit
+    if declared is not None:
+        return declared
+    return annotation if is_model_type(annotation) else None
+
+
+def _typed_invoke(
+    function: Callable[..., Any], shape: HandlerShape, event_type: Any, output_type: Any
+) -> Invoke:
+    from . import typed  # imports pydantic; raises InitError naming the extra when it is missing
+
+    fallback = _raw_result if shape.raw_result else json_encoder()
+    return typed.build_invoke(function, event_type, output_type, fallback)
 
 
 def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:

@@ -19,13 +19,20 @@ def user_stack_trace(error: BaseException) -> list[str]:
     """The formatted frames of ``error``'s traceback that belong to the user's code."""
     import traceback
 
-    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if not _is_runtime_frame(frame)]
+    hidden = _runtime_prefixes()
+    frames = [
+        frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith(hidden)
+    ]
     return traceback.format_list(frames)
 
 
-def _is_runtime_frame(frame: Any) -> bool:
-    filename: str = frame.filename
-    return filename.startswith(_PACKAGE_DIR) or filename.startswith("<frozen importlib")
+def _runtime_prefixes() -> tuple[str, ...]:
+    """Where the frames that are the runtime's, not the user's, come from."""
+    prefixes = [_PACKAGE_DIR, "<frozen importlib"]
+    asyncio: Any = sys.modules.get("asyncio")  # an async handler's error passes through the event loop
+    if asyncio is not None:
+        prefixes.append(asyncio.__file__.rpartition("/")[0] + "/")
+    return tuple(prefixes)
 
 
 _PACKAGE_DIR = __file__.rpartition("/")[0] + "/"
@@ -59,7 +66,6 @@ def load_handler(spec: str) -> object:
             f"Unable to import module '{module_name}': {type(error).__name__}: {error}",
             user_stack_trace(error),
         ) from None
-    handler = getattr(module, attribute, None)
-    if handler is None:
+    if not hasattr(module, attribute):
         raise InitError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'")
-    return handler
+    return getattr(module, attribute)

@@ -7,6 +7,7 @@ before the first /next; logging is loaded only when a record is actually written
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -21,16 +22,79 @@ from .transport import RejectedResponse, RuntimeAPIError, RuntimeClient, StaleIn
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from types import ModuleType
+    from typing import Any
+
+    from .local import LocalConfig
 
 # Lambda sets this; anything but on-demand means the environment is initialised ahead of the first
 # invocation, so init should do the work the first invocation would otherwise pay for.
 _PREINITIALISED = ("provisioned-concurrency", "snap-start", "lambda-managed-instances")
 
 
+class _InstallLogsOnImport:
+    """A one-shot import hook: the moment anything imports ``logging``, the runtime's handler goes on.
+
+    Importing ``logging`` costs tens of milliseconds, so the runtime does not do it for a function that
+    never logs; but a function that imports it late (inside its first invocation, say) must still get
+    its records formatted, with the request id, from the first one.
+    """
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "logging":
+            return None
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+        for finder in sys.meta_path:
+            find_spec = getattr(finder, "find_spec", None)
+            spec = find_spec(name, path, target) if find_spec is not None else None
+            if spec is not None and spec.loader is not None:
+                break
+        else:
+            return None
+        execute = spec.loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            execute(module)
+            if f"{__package__}.logs" in sys.modules:
+                return  # the runtime's own logs module is the importer: it installs the handler itself
+            from .logs import install
+
+            install()
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+def _watch_for_logging() -> None:
+    """Install the log handler now if ``logging`` is loaded, else as soon as something loads it."""
+    if "logging" in sys.modules:
+        _log()
+    elif not any(isinstance(finder, _InstallLogsOnImport) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _InstallLogsOnImport())
+
+
 def _log() -> logging.Logger:
     from .logs import runtime_logger
 
     return runtime_logger()
+
+
+LOCAL_EXTRA_MISSING = (
+    "lambda-runtime: the local server needs the 'local' extra: pip install \"lambda-runtime[local]\"\n"
+)
+
+
+def local_package() -> ModuleType:
+    """``lambda_runtime.local``; without h11 (the ``local`` extra), one line on stderr and exit 1."""
+    try:
+        from . import local
+    except ImportError as error:
+        if error.name != "h11":
+            raise
+        sys.stderr.write(LOCAL_EXTRA_MISSING)
+        raise SystemExit(1) from None
+    return local
 
 
 def _max_invocations(environ: os._Environ[str] | dict[str, str]) -> int | None:
@@ -78,6 +142,10 @@ class LambdaRuntime:
     def run(self) -> None:
         """Serve invocations until ``MAX_INVOCATIONS`` is reached or the Runtime API goes away.
 
+        Outside Lambda (no ``AWS_LAMBDA_RUNTIME_API``) it starts a local server in this process and
+        serves the function through it until Ctrl-C: see :mod:`lambda_runtime.local` (the ``local``
+        extra).
+
         Fatal conditions (the Runtime API answering 500, the connection lost, an init error) end the
         process through ``SystemExit(1)`` after one log line; there is no traceback to wade through.
         """
@@ -86,15 +154,39 @@ class LambdaRuntime:
         finally:
             LambdaRuntime._claimed = False
 
+    def _run_with_local_server(self, config: LocalConfig | None = None) -> None:
+        """:meth:`run`, against a local server started in this process (``serve_function``)."""
+        try:
+            self._run_locally(config)
+        finally:
+            LambdaRuntime._claimed = False
+
     def _run(self) -> None:
-        environ = os.environ
-        address = self._runtime_api or environ.get("AWS_LAMBDA_RUNTIME_API")
+        address = self._runtime_api or os.environ.get("AWS_LAMBDA_RUNTIME_API")
         if not address:
-            sys.stderr.write(
-                "lambda-runtime: AWS_LAMBDA_RUNTIME_API is not set, so there is no Runtime API to serve.\n"
-                "  On Lambda it is always set; to run locally, point it at a Runtime API (host:port).\n"
-            )
-            raise SystemExit(1)
+            # Outside Lambda: serve the function through a local server, as the original does.
+            self._run_locally(None)
+            return
+        self._run_at(address)
+
+    def _run_locally(self, config: LocalConfig | None) -> None:
+        """Start the local server on a thread, serve it until Ctrl-C (exit 0) or MAX_INVOCATIONS."""
+        local = local_package()
+        try:
+            server = local.LocalServer(config)
+            server.start()
+        except (ValueError, OSError) as error:
+            sys.stderr.write(f"lambda-runtime: cannot start the local server: {error}\n")
+            raise SystemExit(1) from None
+        try:
+            self._run_at(server.address, interrupted=0)
+        finally:
+            # A second Ctrl-C cuts the wait short: the server's thread is a daemon, it goes with the process.
+            with contextlib.suppress(KeyboardInterrupt):
+                server.stop()
+
+    def _run_at(self, address: str, interrupted: int = 130) -> None:
+        environ = os.environ
         if sys.stdout.isatty() is False and hasattr(sys.stdout, "reconfigure"):
             # Lambda reads stdout through a pipe: without this, prints would sit in a buffer.
             sys.stdout.reconfigure(line_buffering=True)
@@ -110,11 +202,12 @@ class LambdaRuntime:
             _log().critical("Stopping: %s", error)
             raise SystemExit(1) from None
         except KeyboardInterrupt:
-            raise SystemExit(130) from None
+            raise SystemExit(interrupted) from None
         finally:
             client.close()
 
     def _initialise(self, client: RuntimeClient, environ: os._Environ[str]) -> AdaptedHandler:
+        _watch_for_logging()  # before the handler's module runs: it may log while it is imported
         try:
             _max_invocations(environ)
             handler = self._handler
@@ -147,14 +240,10 @@ class LambdaRuntime:
     def _serve(self, client: RuntimeClient, adapted: AdaptedHandler, max_invocations: int | None) -> None:
         function = FunctionInfo()
         environ = os.environ
-        modules = sys.modules
         set_context = current_context.set
         from_invocation = LambdaContext.from_invocation
         next_invocation = client.next
         invoke = self._invoke_streaming if adapted.streaming else self._invoke_buffered
-        logging_ready = "logging" in modules
-        if logging_ready:
-            _log()
         trace_events = self._trace_events(environ)
         served = 0
         while max_invocations is None or served < max_invocations:
@@ -170,10 +259,8 @@ class LambdaRuntime:
             if trace_events:
                 _log().log(5, "Event: %r", invocation.event[: protocol.MAX_BUFFERED_RESPONSE_BYTES])
             invoke(client, adapted, invocation, context)
-            if not logging_ready and "logging" in modules:
-                # The handler started using logging: give its records the request id from now on.
-                logging_ready = True
-                _log()
+            # Records logged between invocations (and the runtime's own last words) belong to none.
+            set_context(None)
 
     def _invoke_buffered(
         self, client: RuntimeClient, adapted: AdaptedHandler, invocation: Invocation, context: LambdaContext

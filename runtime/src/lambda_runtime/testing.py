@@ -183,7 +183,10 @@ class RuntimeAPIServer:
         deadline_ms: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> str:
-        """Queue an event (bytes as they are, anything else JSON-encoded); returns its request id.
+        """Queue an event; returns its request id.
+
+        ``bytes`` go out as they are and ``str`` as UTF-8 text (so ``'{"name": "Ada"}'`` is a JSON
+        object); anything else is JSON-encoded (so a dict or a list needs no quoting).
 
         ``headers`` adds or replaces ``/next`` headers (``Lambda-Runtime-Trace-Id``, ...); a header
         given the value ``""`` is left out, which lets a test omit even the request id.

@@ -63,6 +63,7 @@ class RuntimeClient:
         self._sock: socket.socket | None = None
         self._parser = ResponseParser()
         self._reused = False
+        self._received_any = False
 
     # -- connection ----------------------------------------------------------------------------------
 
@@ -86,6 +87,7 @@ class RuntimeClient:
         """Send one request and read its response, keeping the connection for the next one."""
         sock = self._sock or self._connect()
         reused = self._reused
+        self._received_any = False
         try:
             if body and len(body) > _COPY_LIMIT:
                 sock.sendall(request)
@@ -93,8 +95,12 @@ class RuntimeClient:
             else:
                 sock.sendall(request + body if body else request)
             response = self._read_response(sock)
-        except _StaleConnection:
+        except (_StaleConnection, BrokenPipeError, ConnectionResetError) as error:
+            # Nothing of an answer arrived: if this connection had served a request before, the peer
+            # may have closed it while idle. Only then, and only for /next, is a retry safe.
             self.close()
+            if isinstance(error, ConnectionResetError) and self._received_any:
+                raise ConnectionLost(f"the connection to the Runtime API failed: {error}") from None
             if retry_if_stale and reused:
                 return self._exchange(request, body, retry_if_stale=False)
             raise ConnectionLost(f"the Runtime API at {self.address} closed the connection") from None
@@ -113,15 +119,15 @@ class RuntimeClient:
     def _read_response(self, sock: socket.socket) -> Response:
         parser = self._parser
         response = parser.next_response()
-        received_any = False
+        self._received_any = False
         while response is None:
             data = sock.recv(max(_RECV_SIZE, parser.bytes_wanted))
             if not data:
-                if not received_any:
+                if not self._received_any:
                     raise _StaleConnection
                 parser.feed(b"")
             else:
-                received_any = True
+                self._received_any = True
                 parser.feed(data)
             response = parser.next_response()
         return response

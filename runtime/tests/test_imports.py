@@ -1,0 +1,107 @@
+"""Cold start: importing the package, and serving a handler, load only what is needed. Checked in fresh
+processes, where sys.modules shows exactly what was imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lambda_runtime.testing import run_function
+
+# Each of these costs milliseconds of cold start and has no business on the path to the first /next.
+HEAVY = ("asyncio", "http.client", "email", "ssl", "logging", "json", "typing", "inspect")
+
+
+def loaded_after(code: str) -> set[str]:
+    """The modules of HEAVY and of lambda_runtime that are loaded after running ``code`` in a fresh
+    interpreter."""
+    probe = (
+        f"{code}\nimport sys\n"
+        "print(' '.join(name for name in sys.modules if name.startswith('lambda_runtime') or name in "
+        f"{HEAVY!r}))"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
+    return set(finished.stdout.split())
+
+
+def test_importing_the_package_loads_nothing_heavy() -> None:
+    loaded = loaded_after("import lambda_runtime")
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+    assert "lambda_runtime" in loaded
+
+
+def test_the_public_names_the_loop_needs_load_nothing_heavy() -> None:
+    loaded = loaded_after(
+        "from lambda_runtime import LambdaRuntime, LambdaContext, ResponseStream, current_context, protocol"
+    )
+    assert loaded.isdisjoint(HEAVY), sorted(loaded & set(HEAVY))
+
+
+def test_testing_helpers_and_the_handler_protocol_are_loaded_lazily() -> None:
+    loaded = loaded_after("import lambda_runtime")
+    assert {"lambda_runtime.testing", "lambda_runtime.handler_protocol", "lambda_runtime.logs"}.isdisjoint(
+        loaded
+    )
+    loaded = loaded_after("import lambda_runtime\nlambda_runtime.LambdaHandler")
+    assert "lambda_runtime.handler_protocol" in loaded
+    assert "lambda_runtime.testing" not in loaded
+
+
+def test_lazy_names_resolve_and_unknown_names_raise() -> None:
+    import lambda_runtime
+    from lambda_runtime import errors, handler_protocol
+
+    assert lambda_runtime.LambdaHandler is handler_protocol.LambdaHandler
+    assert lambda_runtime.MarshalError is errors.MarshalError
+    for name in lambda_runtime.__all__:
+        assert getattr(lambda_runtime, name) is not None
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        lambda_runtime.Nope  # noqa: B018
+
+
+def test_a_class_handler_satisfies_the_handler_protocol() -> None:
+    from lambda_runtime import LambdaHandler
+
+    class Handler:
+        def handle(self, event: object, context: object) -> object:
+            return event
+
+    assert isinstance(Handler(), LambdaHandler)
+    assert not isinstance(object(), LambdaHandler)
+
+
+REPORTS_MODULES = f"""
+import sys
+
+HEAVY = {HEAVY!r}
+
+def loaded():
+    return sorted(name for name in HEAVY if name in sys.modules)
+"""
+
+HANDLERS = {
+    "plain-json": ("def handler(event, context):\n    return loaded()\n", ["json"]),
+    "raw-bytes": (
+        "def handler(event: bytes, context) -> bytes:\n    return ' '.join(loaded()).encode()\n",
+        [],
+    ),
+    "async-def": ("async def handler(event, context):\n    return loaded()\n", ["asyncio", "json"]),
+}
+
+
+@pytest.mark.parametrize(("source", "expected"), HANDLERS.values(), ids=HANDLERS.keys())
+def test_serving_a_handler_loads_only_what_it_needs(source: str, expected: list[str], tmp_path: Path) -> None:
+    """asyncio only for async handlers, json only for JSON handlers, logging only when something logs."""
+    (tmp_path / "probe.py").write_text(REPORTS_MODULES + source)
+    [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20)
+    assert not result.is_error, result.body
+    loaded = result.body.decode().split() if result.body[:1] != b"[" else result.json()
+    # What the needed modules import themselves (asyncio brings inspect, ssl, typing...) is needed too.
+    needed = loaded_after(f"import {', '.join(expected)}") & set(HEAVY) if expected else set()
+    assert set(loaded) == needed

@@ -1,0 +1,496 @@
+"""The sans-IO wire protocol, byte for byte and without sockets: paths, response parsing (whole, byte
+by byte, in any split), /next headers into an Invocation, request encoding, and the error body."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lambda_runtime
+from lambda_runtime import protocol
+from lambda_runtime.protocol import ProtocolError, RequestEncoder, Response, ResponseParser, parse_head
+
+ERROR_TYPE_HEADER = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
+HOST = "127.0.0.1:9001"
+USER_AGENT = f"lambda-runtime-python/{lambda_runtime.__version__}"
+COMMON = f"Host: {HOST}\r\nUser-Agent: {USER_AGENT}\r\n".encode()
+
+# Any text at all: lone surrogates and control characters come up often, not once in a thousand.
+ANY_TEXT = st.text(
+    st.one_of(
+        st.characters(exclude_categories=()),
+        st.characters(categories=["Cs"]),
+        st.characters(categories=["Cc"]),
+    )
+)
+
+
+def parse_all(*pieces: bytes, eof: bool = False) -> list[Response]:
+    """Feed ``pieces`` one by one (then the end of the connection if ``eof``) and collect every response
+    that completes. An empty piece would mean the end of the connection: give none."""
+    parser = ResponseParser()
+    responses = []
+    for piece in [*pieces, b""] if eof else pieces:
+        parser.feed(piece)
+        while (response := parser.next_response()) is not None:
+            responses.append(response)
+    return responses
+
+
+def parse_one(data: bytes, eof: bool = False) -> Response:
+    [response] = parse_all(data, eof=eof)
+    return response
+
+
+def summary(responses: list[Response]) -> list[tuple[int, bytes]]:
+    return [(response.status, response.body) for response in responses]
+
+
+# --- paths and constants ------------------------------------------------------------------------------
+
+
+def test_runtime_api_paths() -> None:
+    assert protocol.NEXT_PATH == "/2018-06-01/runtime/invocation/next"
+    assert protocol.INIT_ERROR_PATH == "/2018-06-01/runtime/init/error"
+    assert protocol.response_path("abc-1") == "/2018-06-01/runtime/invocation/abc-1/response"
+    assert protocol.error_path("abc-1") == "/2018-06-01/runtime/invocation/abc-1/error"
+
+
+def test_user_agent_names_the_runtime_and_its_version() -> None:
+    assert protocol.USER_AGENT == USER_AGENT
+
+
+def test_buffered_response_limit_is_lambdas() -> None:
+    assert protocol.MAX_BUFFERED_RESPONSE_BYTES == 6_291_556
+
+
+# --- parse_head ---------------------------------------------------------------------------------------
+
+
+def test_parse_head_reads_status_and_lower_cases_header_names() -> None:
+    status, headers, keep_alive = parse_head(
+        b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id:  abc \r\nContent-Length: 2"
+    )
+    assert (status, headers, keep_alive) == (
+        200,
+        {"lambda-runtime-aws-request-id": "abc", "content-length": "2"},
+        True,
+    )
+
+
+def test_parse_head_joins_repeated_headers() -> None:
+    _, headers, _ = parse_head(b"HTTP/1.1 200 OK\r\nVia: a\r\nVia: b")
+    assert headers == {"via": "a, b"}
+
+
+def test_parse_head_accepts_a_status_line_without_reason_phrase() -> None:
+    assert parse_head(b"HTTP/1.1 202")[0] == 202
+
+
+@pytest.mark.parametrize(
+    ("head", "keep_alive"),
+    [
+        (b"HTTP/1.1 200 OK", True),
+        (b"HTTP/1.1 200 OK\r\nConnection: close", False),
+        (b"HTTP/1.1 200 OK\r\nConnection: Close", False),
+        (b"HTTP/1.0 200 OK", False),
+        (b"HTTP/1.0 200 OK\r\nConnection: keep-alive", True),
+    ],
+)
+def test_parse_head_keep_alive_follows_the_http_version_and_connection_header(
+    head: bytes, keep_alive: bool
+) -> None:
+    assert parse_head(head)[2] is keep_alive
+
+
+@pytest.mark.parametrize(
+    "status_line",
+    [
+        b"",
+        b"garbage",
+        b"HTTP/2 200 OK",
+        b"HTTP/1.1 OK",
+        b"HTTP/1.1 20x OK",
+        b"HTTP/1.1  200 OK",
+        b"HTTP/1.1 2000 OK",
+        b"HTTP/1.1 200OK",
+        b"HTTP/1.1 2\xb20 OK",  # a latin-1 superscript two is a digit to str.isdigit()
+        b"ICY 200 OK",
+    ],
+)
+def test_parse_head_rejects_malformed_status_lines(status_line: bytes) -> None:
+    with pytest.raises(ProtocolError, match="status line"):
+        parse_head(status_line + b"\r\nContent-Length: 0")
+
+
+@pytest.mark.parametrize(
+    "header_line",
+    [
+        b"No-Colon",
+        b": no name",
+        b"Space-Before-Colon : x",
+        b"Tab-Before-Colon\t: x",
+        b"Bare\nLF: x",
+        b" Folded: x",
+    ],
+)
+def test_parse_head_rejects_malformed_header_lines(header_line: bytes) -> None:
+    with pytest.raises(ProtocolError, match="header"):
+        parse_head(b"HTTP/1.1 200 OK\r\n" + header_line)
+
+
+# --- ResponseParser -----------------------------------------------------------------------------------
+
+# Several responses back to back, as a keep-alive connection may carry them.
+CONVERSATION = (
+    b"HTTP/1.1 100 Continue\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: a\r\nContent-Length: 5\r\n\r\nhello"
+    b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"
+    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+    b"4;name=value\r\nchun\r\nA\r\nked body!!\r\n0;last\r\nX-Trailer: 1\r\nY-Trailer: 2\r\n\r\n"
+    b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n"
+    b"HTTP/1.1 204 No Content\r\n\r\n"
+    b'HTTP/1.1 410 Gone\r\nContent-Length: 7\r\n\r\n{"x":1}'
+)
+CONVERSATION_RESPONSES = [
+    (200, b"hello"),
+    (200, b"chunked body!!"),
+    (202, b""),
+    (204, b""),
+    (410, b'{"x":1}'),
+]
+
+
+def test_parser_reads_a_conversation_fed_at_once() -> None:
+    assert summary(parse_all(CONVERSATION)) == CONVERSATION_RESPONSES
+
+
+def test_parser_reads_a_conversation_fed_byte_by_byte() -> None:
+    pieces = [CONVERSATION[index : index + 1] for index in range(len(CONVERSATION))]
+    assert summary(parse_all(*pieces)) == CONVERSATION_RESPONSES
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=len(CONVERSATION)), max_size=40))
+def test_parser_reads_a_conversation_in_any_split(cuts: list[int]) -> None:
+    bounds = [0, *sorted(cuts), len(CONVERSATION)]
+    pieces = [CONVERSATION[start:end] for start, end in itertools.pairwise(bounds) if end > start]
+    assert summary(parse_all(*pieces)) == CONVERSATION_RESPONSES
+
+
+@pytest.mark.parametrize("split", [1, 40, 45, 46, 47, 48, 60, 61, 62])
+def test_parser_reads_a_chunked_body_split_anywhere(split: int) -> None:
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\nT: 1\r\n\r\n"
+    assert summary(parse_all(data[:split], data[split:])) == [(200, b"abc")]
+
+
+def test_chunk_extensions_trailers_and_upper_case_hex_sizes() -> None:
+    response = parse_one(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'1A ; ext="quoted"\r\n' + b"z" * 26 + b"\r\n0\r\nExpires: never\r\n\r\n"
+    )
+    assert response.body == b"z" * 26
+    assert response.keep_alive
+
+
+def test_the_parser_keeps_the_bytes_after_a_response_for_the_next() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\naHTTP/1.1 202 Accepted\r\nContent-Le")
+    first = parser.next_response()
+    assert first is not None and first.body == b"a"
+    assert parser.next_response() is None
+    parser.feed(b"ngth: 0\r\n\r\n")
+    second = parser.next_response()
+    assert second is not None and second.status == 202
+
+
+def test_interim_responses_are_skipped() -> None:
+    responses = parse_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\nX: y\r\n\r\n")
+    assert responses == []
+    assert summary(
+        parse_all(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+    ) == [(200, b"ok")]
+
+
+def test_a_body_without_length_ends_with_the_connection() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 200 OK\r\n\r\npart one, ")
+    parser.feed(b"part two")
+    assert parser.next_response() is None
+    parser.feed(b"")
+    response = parser.next_response()
+    assert response is not None
+    assert (response.body, response.keep_alive) == (b"part one, part two", False)
+
+
+def test_keep_alive_unless_the_server_says_close() -> None:
+    assert parse_one(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n").keep_alive
+    assert not parse_one(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").keep_alive
+
+
+def test_bytes_wanted_says_how_much_of_a_content_length_body_is_missing() -> None:
+    parser = ResponseParser()
+    parser.feed(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n123")
+    assert parser.next_response() is None
+    assert parser.bytes_wanted == 7
+
+
+@pytest.mark.parametrize(
+    "truncated",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Len",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nabcde\r\n",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nTrailer: x\r\n",
+    ],
+    ids=["head", "content-length-body", "chunk", "between-chunks", "trailers"],
+)
+def test_a_connection_closed_inside_a_response_is_a_protocol_error(truncated: bytes) -> None:
+    with pytest.raises(ProtocolError, match="closed the connection"):
+        parse_all(truncated, eof=True)
+
+
+@pytest.mark.parametrize("size_line", [b"zz", b"", b";ext", b"-1", b"0x5", b"+5", b"0_5", b"5 5"])
+def test_malformed_chunk_sizes_are_protocol_errors(size_line: bytes) -> None:
+    with pytest.raises(ProtocolError, match="chunk size"):
+        parse_all(
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + size_line + b"\r\nhello\r\n0\r\n\r\n"
+        )
+
+
+def test_chunk_data_not_followed_by_crlf_is_a_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="CRLF"):
+        parse_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcXY0\r\n\r\n")
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-1", b"1.5", b"", b"0x10", b"\xb2"])
+def test_malformed_content_length_is_a_protocol_error(length: bytes) -> None:
+    with pytest.raises(ProtocolError, match="Content-Length"):
+        parse_all(b"HTTP/1.1 200 OK\r\nContent-Length: " + length + b"\r\n\r\nbody")
+
+
+def test_a_head_over_the_limit_is_a_protocol_error() -> None:
+    with pytest.raises(ProtocolError, match="head over"):
+        parse_all(b"HTTP/1.1 200 OK\r\nX-Padding: " + b"x" * protocol.MAX_HEAD_BYTES)
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % (protocol.MAX_BODY_BYTES + 1),
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n%x\r\n" % (protocol.MAX_BODY_BYTES + 1),
+    ],
+    ids=["content-length", "chunk-size"],
+)
+def test_a_body_over_the_limit_is_refused_as_soon_as_it_is_announced(head: bytes) -> None:
+    with pytest.raises(ProtocolError, match="over the limit"):
+        parse_all(head)
+
+
+def test_a_chunked_body_growing_over_the_limit_is_refused() -> None:
+    parser = ResponseParser(max_body=10)
+    parser.feed(
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n6\r\nghijkl\r\n0\r\n\r\n"
+    )
+    with pytest.raises(ProtocolError, match="over the limit"):
+        parser.next_response()
+
+
+# --- /next into an Invocation -------------------------------------------------------------------------
+
+EVERY_HEADER = {
+    "lambda-runtime-aws-request-id": "8476a536-e9f4-11e8-9739-2dfe598c3fcd",
+    "lambda-runtime-deadline-ms": "1542409706888",
+    "lambda-runtime-invoked-function-arn": "arn:aws:lambda:us-east-2:123456789012:function:custom-runtime",
+    "lambda-runtime-trace-id": "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
+    "lambda-runtime-client-context": '{"client": {"app_title": "app"}, "custom": {}, "env": {}}',
+    "lambda-runtime-cognito-identity": '{"cognitoIdentityId": "id", "cognitoIdentityPoolId": "pool"}',
+    "lambda-runtime-aws-tenant-id": "tenant-42",
+    "lambda-runtime-invocation-id": "inv-0001",
+}
+
+
+def test_invocation_from_next_reads_every_header() -> None:
+    invocation = protocol.invocation_from_next(EVERY_HEADER, b'{"a": 1}')
+    assert invocation.request_id == "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
+    assert invocation.event == b'{"a": 1}'
+    assert invocation.deadline_ms == 1542409706888
+    assert invocation.invoked_function_arn == EVERY_HEADER["lambda-runtime-invoked-function-arn"]
+    assert invocation.trace_id == EVERY_HEADER["lambda-runtime-trace-id"]
+    assert invocation.client_context == EVERY_HEADER["lambda-runtime-client-context"]
+    assert invocation.cognito_identity == EVERY_HEADER["lambda-runtime-cognito-identity"]
+    assert invocation.tenant_id == "tenant-42"
+    assert invocation.invocation_id == "inv-0001"
+
+
+def test_invocation_from_next_needs_only_the_request_id() -> None:
+    invocation = protocol.invocation_from_next({"lambda-runtime-aws-request-id": "only-id"}, b"")
+    assert (invocation.request_id, invocation.event) == ("only-id", b"")
+    absent = [
+        "deadline_ms",
+        "invoked_function_arn",
+        "trace_id",
+        "client_context",
+        "cognito_identity",
+        "tenant_id",
+        "invocation_id",
+    ]
+    assert {name: getattr(invocation, name) for name in absent} == dict.fromkeys(absent)
+
+
+def test_invocation_repr_does_not_dump_the_event() -> None:
+    invocation = protocol.invocation_from_next({"lambda-runtime-aws-request-id": "r"}, b"x" * 1000)
+    assert repr(invocation) == "Invocation(request_id='r', event=<1000 bytes>)"
+
+
+@pytest.mark.parametrize(
+    ("headers", "complaint"),
+    [
+        ({}, "without Lambda-Runtime-Aws-Request-Id"),
+        ({"lambda-runtime-aws-request-id": "a/b"}, "request id"),
+        ({"lambda-runtime-aws-request-id": "ok", "lambda-runtime-deadline-ms": "soon"}, "deadline"),
+        ({"lambda-runtime-aws-request-id": "ok", "lambda-runtime-invocation-id": "a b"}, "invocation id"),
+    ],
+)
+def test_invocation_from_next_rejects_unusable_headers(headers: dict[str, str], complaint: str) -> None:
+    with pytest.raises(ProtocolError, match=complaint):
+        protocol.invocation_from_next(headers, b"{}")
+
+
+@pytest.mark.parametrize("value", ["8476a536-e9f4-11e8-9739-2dfe598c3fcd", "a.b_c:d+e=f", "x" * 256])
+def test_check_id_accepts_ids(value: str) -> None:
+    assert protocol.check_id(value, "request id") == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "a\rb",
+        "a\nb",
+        "a\r\nX-Injected: 1",
+        "a b",
+        "a/b",
+        "../next",
+        "a\tb",
+        "a?b",
+        "a%2Fb",
+        "é",
+        "x" * 257,
+    ],
+)
+def test_check_id_rejects_what_could_change_a_request(value: str) -> None:
+    with pytest.raises(ProtocolError, match="unusable request id"):
+        protocol.check_id(value, "request id")
+
+
+# --- requests, byte for byte --------------------------------------------------------------------------
+
+
+def test_next_request_bytes() -> None:
+    assert RequestEncoder(HOST).next_request == (
+        b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n" + COMMON + b"\r\n"
+    )
+
+
+def test_response_head_bytes_without_invocation_id() -> None:
+    assert RequestEncoder(HOST).response_head("req-1", 17) == (
+        b"POST /2018-06-01/runtime/invocation/req-1/response HTTP/1.1\r\n"
+        + COMMON
+        + b"Content-Type: application/json\r\nContent-Length: 17\r\n\r\n"
+    )
+
+
+def test_response_head_bytes_with_invocation_id_and_content_type() -> None:
+    assert RequestEncoder(HOST).response_head("req-1", 0, "inv-9", b"application/octet-stream") == (
+        b"POST /2018-06-01/runtime/invocation/req-1/response HTTP/1.1\r\n"
+        + COMMON
+        + b"Lambda-Runtime-Invocation-Id: inv-9\r\n"
+        b"Content-Type: application/octet-stream\r\nContent-Length: 0\r\n\r\n"
+    )
+
+
+def test_error_request_bytes() -> None:
+    body = b'{"errorMessage":"x"}'
+    assert RequestEncoder(HOST).error_request("req-1", "ValueError", body, "inv-9") == (
+        b"POST /2018-06-01/runtime/invocation/req-1/error HTTP/1.1\r\n"
+        + COMMON
+        + b"Lambda-Runtime-Invocation-Id: inv-9\r\n"
+        b"Lambda-Runtime-Function-Error-Type: Function.ValueError\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 20\r\n\r\n" + body
+    )
+    without_id = RequestEncoder(HOST).error_request("req-1", "ValueError", body)
+    assert b"Invocation-Id" not in without_id
+
+
+def test_init_error_request_bytes() -> None:
+    body = b'{"errorType":"Runtime.ImportModuleError"}'
+    assert RequestEncoder(HOST).init_error_request("Runtime.ImportModuleError", body) == (
+        b"POST /2018-06-01/runtime/init/error HTTP/1.1\r\n"
+        + COMMON
+        + b"Lambda-Runtime-Function-Error-Type: Runtime.ImportModuleError\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 41\r\n\r\n" + body
+    )
+
+
+# --- errors -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error_type", "header"),
+    [
+        ("ValueError", "Function.ValueError"),
+        ("HTTP404_Error", "Function.HTTPError"),
+        ("_Private", "Function.Private"),
+        ("É", "Function.Unhandled"),
+        ("X", "Function.Unhandled"),
+        ("lower_case", "Function.Lowercase"),
+        ("Ünïcode_Error", "Function.NcodeError"),
+        ("Runtime.MarshalError", "Runtime.MarshalError"),
+        ("Function.ResponseSizeTooLarge", "Function.ResponseSizeTooLarge"),
+        ("Other.Thing", "Function.OtherThing"),
+    ],
+)
+def test_error_type_header_values(error_type: str, header: str) -> None:
+    assert protocol.error_type_header(error_type) == header
+    assert ERROR_TYPE_HEADER.fullmatch(header)
+
+
+@given(ANY_TEXT)
+def test_error_type_header_always_matches_what_lambda_accepts(error_type: str) -> None:
+    assert ERROR_TYPE_HEADER.fullmatch(protocol.error_type_header(error_type))
+
+
+def test_error_body_fields() -> None:
+    body = protocol.error_body("ValueError", "bad value", ['  File "app.py", line 1, in handler\n'], "req-1")
+    assert json.loads(body) == {
+        "errorMessage": "bad value",
+        "errorType": "ValueError",
+        "stackTrace": ['  File "app.py", line 1, in handler\n'],
+        "requestId": "req-1",
+    }
+    assert "requestId" not in json.loads(protocol.error_body("Runtime.ImportModuleError", "no module"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT, ANY_TEXT, st.lists(ANY_TEXT, max_size=3))
+def test_error_body_is_valid_ascii_json_for_any_text(error_type: str, message: str, stack: list[str]) -> None:
+    body = protocol.error_body(error_type, message, stack, "req-1")
+    assert body.isascii()
+    assert json.loads(body) == {
+        "errorMessage": message,
+        "errorType": error_type,
+        "stackTrace": stack,
+        "requestId": "req-1",
+    }
+
+
+def test_error_body_for_a_huge_message() -> None:
+    message = "\u2603\ud800\x00\n" * 250_000
+    assert json.loads(protocol.error_body("MemoryHog", message))["errorMessage"] == message

@@ -1,0 +1,1071 @@
+"""The benchmark: lambda-runtime against awslambdaric and a raw-socket floor, in one run.
+
+Each contender is a child process talking to a mock Runtime API served from this process. For each
+it measures the cold start (spawn to the first ``GET /next``), the time to the first answer (spawn
+to the first ``POST .../response``), microseconds per invocation after a warm-up, and the child's
+peak RSS; then it prints a Markdown table of medians, the ratios, and a PASS/FAIL check of the
+project's targets. ``python scripts/bench.py --help`` lists the options; ``scripts/README.md``
+explains the columns.
+
+Standard library only, so that it runs in any environment that has the contenders installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+SCRIPTS = Path(__file__).resolve().parent
+
+FUNCTION_NAME = "bench"
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:123456789012:function:{FUNCTION_NAME}"
+
+# How long a child gets, once its job is done, to exit by itself, and then to die after SIGTERM.
+EXIT_GRACE_SECONDS = 10.0
+TERM_GRACE_SECONDS = 5.0
+
+# ---------------------------------------------------------------------------------------------------
+# Scenarios: what the function does. Each contender runs each scenario it has a command for.
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One workload: the event the mock sends and what every contender must answer."""
+
+    name: str
+    description: str
+    event: bytes
+    expected_response: object  # the JSON-decoded body every /response must carry
+    handler: str  # module.function, importable from scripts/
+    script: str | None  # a file in scripts/ that runs the handler under LambdaRuntime when executed
+    floor_script: str  # the raw-socket client that answers this scenario with the least work
+
+
+HELLO = Scenario(
+    name="hello",
+    description="HelloWorld echo: {'name': 'Ada'} -> {'message': 'Hello, Ada!'}",
+    event=b'{"name": "Ada"}',
+    expected_response={"message": "Hello, Ada!"},
+    handler="bench_handler.handler",
+    script="bench_handler.py",
+    floor_script="bench_floor.py",
+)
+
+SCENARIOS = {scenario.name: scenario for scenario in (HELLO,)}
+
+# ---------------------------------------------------------------------------------------------------
+# Contenders: how each runtime is started.
+
+FLOOR = "floor"
+OURS_CLI = "lambda-runtime (CLI)"
+OURS_SCRIPT = "lambda-runtime (script)"
+AWSLAMBDARIC = "awslambdaric"
+
+
+@dataclass(frozen=True)
+class Contender:
+    """A runtime under test: the interpreter arguments that start it for a scenario."""
+
+    key: str  # for --contenders
+    name: str
+    arguments: Callable[[Scenario], list[str] | None]  # None: no command for this scenario
+    requires: str | None  # a module that must be importable, or the contender is skipped
+    exits_by_itself: bool  # True: honours MAX_INVOCATIONS; False: is terminated once done
+    is_ours: bool
+
+
+CONTENDERS = (
+    Contender("floor", FLOOR, lambda s: [s.floor_script], None, exits_by_itself=True, is_ours=False),
+    Contender(
+        "cli",
+        OURS_CLI,
+        lambda s: ["-m", "lambda_runtime", s.handler],
+        "lambda_runtime",
+        exits_by_itself=True,
+        is_ours=True,
+    ),
+    Contender(
+        "script",
+        OURS_SCRIPT,
+        lambda s: [s.script] if s.script else None,
+        "lambda_runtime",
+        exits_by_itself=True,
+        is_ours=True,
+    ),
+    Contender(
+        "awslambdaric",
+        AWSLAMBDARIC,
+        lambda s: ["-m", "awslambdaric", s.handler],
+        "awslambdaric",
+        exits_by_itself=False,
+        is_ours=False,
+    ),
+)
+
+# ---------------------------------------------------------------------------------------------------
+# Targets, from the issue that asked for this benchmark: each "ours" contender against a reference.
+
+
+@dataclass(frozen=True)
+class Target:
+    metric: str  # a RunResult field
+    label: str
+    reference: str  # a contender name
+    max_ratio: float
+
+
+TARGETS = (
+    Target("cold_start_ms", "cold start", FLOOR, 1.15),
+    Target("cold_start_ms", "cold start", AWSLAMBDARIC, 0.75),
+    Target("us_per_invocation", "µs/invocation", FLOOR, 1.15),
+    Target("us_per_invocation", "µs/invocation", AWSLAMBDARIC, 0.70),
+    Target("peak_rss_mib", "peak RSS", AWSLAMBDARIC, 1.00),
+)
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+RATIO_METRICS = (("cold_start_ms", "cold"), ("us_per_invocation", "µs"), ("peak_rss_mib", "RSS"))
+
+# ---------------------------------------------------------------------------------------------------
+# The mock Runtime API.
+
+API = b"/2018-06-01/runtime"
+NEXT_PATH = API + b"/invocation/next"
+INVOCATION_PREFIX = API + b"/invocation/"
+INIT_ERROR_PATH = API + b"/init/error"
+
+ACCEPTED = (
+    b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"status":"OK"}\n'
+)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+RECV_SIZE = 65536
+
+
+def _plain_reply(status: str, message: str) -> bytes:
+    body = json.dumps({"errorMessage": message, "errorType": status}).encode()
+    head = f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    return head.encode() + body
+
+
+BAD_REQUEST_ID = _plain_reply("400 Bad Request", "unknown or already answered request id")
+NOT_FOUND = _plain_reply("404 Not Found", "no such Runtime API route")
+
+# A request as the connection reader hands it over: method, path, body.
+Request = tuple[bytes, bytes, bytes]
+
+
+def request_id(index: int) -> bytes:
+    """The request id of invocation ``index``: UUID-shaped, unique, and easy to read back."""
+    return b"00000000-0000-4000-8000-%012d" % index
+
+
+def next_reply(index: int, event: bytes, deadline_ms: int) -> bytes:
+    """The complete ``/next`` response for invocation ``index``, headers as Lambda sends them."""
+    head = (
+        "HTTP/1.1 200 OK\r\n"
+        "Content-Type: application/json\r\n"
+        f"Lambda-Runtime-Aws-Request-Id: {request_id(index).decode()}\r\n"
+        f"Lambda-Runtime-Deadline-Ms: {deadline_ms}\r\n"
+        f"Lambda-Runtime-Invoked-Function-Arn: {FUNCTION_ARN}\r\n"
+        f"Lambda-Runtime-Trace-Id: Root=1-00000000-{index:024x};Parent=0000000000000001;Sampled=0\r\n"
+        f"Content-Length: {len(event)}\r\n"
+        "\r\n"
+    )
+    return head.encode() + event
+
+
+class ConnectionReader:
+    """Reads HTTP/1.1 requests off one socket: Content-Length or chunked bodies, Expect: 100-continue.
+
+    ``Connection: close`` needs no handling: a client that sends it closes the socket itself once it
+    has the answer, and the next read sees the end of the stream.
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = b""
+
+    def read(self) -> Request | None:
+        """The next request, or None once the client has closed the connection."""
+        # This method is the larger part of the mock's share of each measured invocation, and every
+        # byte search costs a few hundred nanoseconds here: the common requests (no body, or a
+        # Content-Length body that came with the head) take as few as it can.
+        buffer = self._buffer
+        end = buffer.find(b"\r\n\r\n")
+        while end < 0:
+            data = self._sock.recv(RECV_SIZE)
+            if not data:
+                return None
+            buffer += data
+            end = buffer.find(b"\r\n\r\n")
+        method, path, _ = buffer.split(b" ", 2)
+        body_start = end + 4
+        if method == b"GET":
+            # A GET body has no meaning in HTTP and no runtime sends one: the headers can be skipped.
+            self._buffer = buffer[body_start:]
+            return method, path, b""
+        # Lower-cased, as header names are case-insensitive, and with the last header's CRLF so that
+        # every header line ends in one.
+        headers = buffer[: end + 2].lower()
+        start = headers.find(b"\r\ncontent-length:")
+        if start >= 0:
+            body_end = body_start + int(headers[start + 17 : headers.find(b"\r\n", start + 17)])
+            if len(buffer) < body_end:
+                buffer = self._receive_body(buffer, body_start, body_end, headers)
+            self._buffer = buffer[body_end:]
+            return method, path, buffer[body_start:body_end]
+        self._buffer = buffer[body_start:]
+        if b"\r\ntransfer-encoding:" in headers:  # chunked: the only transfer coding a client sends
+            return method, path, self._read_chunked(headers)
+        return method, path, b""
+
+    def _receive_body(self, buffer: bytes, body_start: int, body_end: int, headers: bytes) -> bytes:
+        if len(buffer) == body_start:
+            self._continue_if_expected(headers)
+        while len(buffer) < body_end:
+            data = self._sock.recv(RECV_SIZE)
+            if not data:
+                raise ConnectionError("the client closed the connection mid-body")
+            buffer += data
+        return buffer
+
+    def _continue_if_expected(self, headers: bytes) -> None:
+        # curl-based clients may wait for this (up to a second) before they send the body.
+        if _header(headers, b"expect") == b"100-continue":
+            self._sock.sendall(CONTINUE)
+
+    def _read_chunked(self, headers: bytes) -> bytes:
+        if not self._buffer:
+            self._continue_if_expected(headers)
+        chunks = []
+        while size := int(self._read_line().partition(b";")[0], 16):
+            chunks.append(self._read_exactly(size))
+            self._read_exactly(2)  # the CRLF that ends each chunk
+        while self._read_line():  # trailers, up to the empty line that ends the message
+            pass
+        return b"".join(chunks)
+
+    def _receive(self) -> None:
+        data = self._sock.recv(RECV_SIZE)
+        if not data:
+            raise ConnectionError("the client closed the connection mid-body")
+        self._buffer += data
+
+    def _read_exactly(self, length: int) -> bytes:
+        while len(self._buffer) < length:
+            self._receive()
+        body, self._buffer = self._buffer[:length], self._buffer[length:]
+        return body
+
+    def _read_line(self) -> bytes:
+        end = self._buffer.find(b"\r\n")
+        while end < 0:
+            self._receive()
+            end = self._buffer.find(b"\r\n")
+        line, self._buffer = self._buffer[:end], self._buffer[end + 2 :]
+        return line
+
+
+def _header(lowered_head: bytes, name: bytes) -> bytes | None:
+    """The value of header ``name`` (lower-case) in a lower-cased head whose lines all end in CRLF."""
+    start = lowered_head.find(b"\r\n" + name + b":")
+    if start < 0:
+        return None
+    start += len(name) + 3
+    return lowered_head[start : lowered_head.find(b"\r\n", start)].strip()
+
+
+@dataclass
+class Trace:
+    """What the mock saw of one run. Times are ``time.perf_counter()`` in this process."""
+
+    first_next: float | None = None
+    first_response: float | None = None
+    timed_start: float | None = None  # the first /next after the warm-up invocations
+    last_response: float | None = None
+    cpu_at_timed_start: float | None = None  # this process's CPU time (the mock's, in effect)
+    cpu_at_last_response: float | None = None
+    issued: int = 0
+    answered: int = 0
+    errors: list[bytes] = field(default_factory=list)
+    init_error: bytes | None = None
+    problems: list[str] = field(default_factory=list)
+    response_bodies: set[bytes] = field(default_factory=set)
+
+
+class MockRuntimeAPI:
+    """A Runtime API on 127.0.0.1 that serves ``invocations`` copies of ``event``, then holds /next.
+
+    Built to stay out of the measurement: every ``/next`` answer is prebuilt, and each connection
+    has its own thread doing blocking reads, so the hot path is recv, a few finds, sendall. A client
+    that reconnects, or opens a second connection, gets served just the same.
+    """
+
+    def __init__(self, event: bytes, invocations: int, warmup: int, wake: threading.Event) -> None:
+        self.invocations = invocations
+        self._warmup = warmup
+        self._wake = wake  # set when the run is complete or the function reported an init error
+        # Called on the mock's thread with the function blocked, waiting for its last answer.
+        self.before_final_reply: Callable[[], None] | None = None
+        self.trace = Trace()
+        deadline_ms = int(time.time() * 1000) + 15 * 60 * 1000  # Lambda's longest timeout
+        self._next_replies = [next_reply(index, event, deadline_ms) for index in range(invocations)]
+        # The /response and /error paths that may answer each invocation.
+        self._answer_paths = [
+            (
+                INVOCATION_PREFIX + request_id(index) + b"/response",
+                INVOCATION_PREFIX + request_id(index) + b"/error",
+            )
+            for index in range(invocations)
+        ]
+        self._response_path: bytes | None = None  # of the invocation in progress, if any
+        self._error_path: bytes | None = None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self.idle = threading.Event()  # set once the function waits on /next with no event left
+        self._connections: set[socket.socket] = set()
+        self._threads: list[threading.Thread] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        # accept() wakes up this often to notice stop(); it is never on the measured path.
+        self._listener.settimeout(0.1)
+        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
+        self._start_thread(self._accept_loop)
+
+    @property
+    def complete(self) -> bool:
+        return self.trace.answered >= self.invocations
+
+    def stop(self) -> None:
+        """Close everything; threads blocked on a socket wake up with an error and end."""
+        self._stopping.set()
+        with self._lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+        for thread in self._threads:
+            thread.join(timeout=2.0)
+        self._listener.close()
+
+    def _start_thread(self, target: Callable[..., None], *args: object) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _accept_loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            connection.settimeout(None)
+            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with self._lock:
+                self._connections.add(connection)
+            self._start_thread(self._serve, connection)
+
+    def _serve(self, connection: socket.socket) -> None:
+        reader = ConnectionReader(connection)
+        try:
+            while request := reader.read():
+                reply = self._reply(*request)
+                if reply is None:
+                    # Nothing left to invoke: hold /next open, as Lambda does, until the bench stops.
+                    self.idle.set()
+                    self._stopping.wait()
+                    return
+                connection.sendall(reply)
+        except (OSError, ValueError) as error:
+            # A contender that is terminated once done may leave a request half sent: not a problem.
+            if not self._stopping.is_set() and not self.complete:
+                self._problem(f"connection failed: {error!r}")
+        finally:
+            with self._lock:
+                self._connections.discard(connection)
+            connection.close()
+
+    def _reply(self, method: bytes, path: bytes, body: bytes) -> bytes | None:
+        """The answer to one request; None to hold a /next for which no event is left."""
+        # Every invocation's two requests are matched against precomputed paths: this is the mock's
+        # share of each measured invocation, so it does as little as it can.
+        with self._lock:
+            if path == NEXT_PATH and method == b"GET":
+                return self._issue_next()
+            if path == self._response_path and method == b"POST":
+                return self._complete(body, is_error=False)
+            if path == self._error_path and method == b"POST":
+                return self._complete(body, is_error=True)
+        return self._reply_unusual(method, path, body)
+
+    def _issue_next(self) -> bytes | None:
+        trace = self.trace
+        index = trace.issued
+        if index == self.invocations:
+            return None
+        trace.issued = index + 1
+        self._response_path, self._error_path = self._answer_paths[index]
+        # Clocks are read only where a timestamp is kept.
+        if index == 0:
+            trace.first_next = time.perf_counter()
+        if index == self._warmup:
+            trace.timed_start = time.perf_counter()
+            trace.cpu_at_timed_start = time.process_time()
+        return self._next_replies[index]
+
+    def _complete(self, body: bytes, is_error: bool) -> bytes:
+        trace = self.trace
+        # One invocation at a time, as in Lambda: a second answer to it is refused.
+        self._response_path = self._error_path = None
+        trace.answered = answered = trace.answered + 1
+        if is_error:
+            trace.errors.append(body)
+        else:
+            trace.response_bodies.add(body)
+        if answered == 1:
+            trace.first_response = time.perf_counter()
+        if answered == self.invocations:
+            trace.last_response = time.perf_counter()
+            trace.cpu_at_last_response = time.process_time()
+            if self.before_final_reply:
+                self.before_final_reply()
+            self._wake.set()
+        return ACCEPTED
+
+    def _reply_unusual(self, method: bytes, path: bytes, body: bytes) -> bytes:
+        if path == INIT_ERROR_PATH and method == b"POST":
+            self.trace.init_error = body
+            self._wake.set()
+            return ACCEPTED
+        if path.startswith(INVOCATION_PREFIX) and method == b"POST":
+            self._problem(f"answer for an unknown or already answered invocation: {path.decode()}")
+            return BAD_REQUEST_ID
+        self._problem(f"unexpected request {method.decode()} {path.decode()}")
+        return NOT_FOUND
+
+    def _problem(self, text: str) -> None:
+        if len(self.trace.problems) < 10:
+            self.trace.problems.append(text)
+        self._wake.set()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Running one contender once.
+
+
+@dataclass
+class RunResult:
+    contender: str
+    run: int  # 0 for the priming round, then 1..runs
+    failure: str | None = None
+    cold_start_ms: float | None = None
+    first_response_ms: float | None = None
+    us_per_invocation: float | None = None
+    peak_rss_mib: float | None = None
+    peak_rss_source: str | None = None  # "VmHWM", or "ru_maxrss" where /proc is missing
+    mock_cpu_us_per_invocation: float | None = None
+    exit_status: int | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    python: str
+    python_version: str  # "3.11", as in AWS_EXECUTION_ENV
+    scenario: Scenario
+    invocations: int
+    warmup: int
+    timeout: float
+
+
+class ExitWatcher:
+    """Reaps the child in a thread with ``wait4``, which also yields the child's peak RSS."""
+
+    def __init__(self, pid: int, wake: threading.Event) -> None:
+        self.pid = pid
+        self.status: int | None = None
+        self.peak_rss_kib: int | None = None
+        self._wake = wake
+        self._thread = threading.Thread(target=self._wait, daemon=True)
+        self._thread.start()
+
+    @property
+    def exited(self) -> bool:
+        return self.status is not None
+
+    def join(self, timeout: float) -> bool:
+        self._thread.join(timeout)
+        return self.exited
+
+    def _wait(self) -> None:
+        _, status, usage = os.wait4(self.pid, 0)
+        # Only a fallback for peak_rss_since_exec_kib. It is in KiB on Linux but in bytes on macOS.
+        self.peak_rss_kib = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+        self.status = os.waitstatus_to_exitcode(status)
+        self._wake.set()
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if the child outlives the grace period."""
+        for sig, grace in ((signal.SIGTERM, TERM_GRACE_SECONDS), (signal.SIGKILL, TERM_GRACE_SECONDS)):
+            if self.exited:
+                return
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+            self.join(grace)
+
+
+def lambda_environment(address: str, settings: Settings) -> dict[str, str]:
+    """The child's environment: this one plus what Lambda sets for a 128 MB Python function."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "AWS_LAMBDA_RUNTIME_API": address,
+            "_HANDLER": settings.scenario.handler,
+            "LAMBDA_TASK_ROOT": str(SCRIPTS),
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{settings.python_version}",
+            "AWS_LAMBDA_FUNCTION_NAME": FUNCTION_NAME,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{FUNCTION_NAME}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": "2024/01/01/[$LATEST]00000000000000000000000000000000",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "TZ": ":UTC",
+            "MAX_INVOCATIONS": str(settings.invocations),
+        }
+    )
+    return env
+
+
+def run_once(contender: Contender, arguments: list[str], settings: Settings, run: int) -> RunResult:
+    """Spawn the contender against a fresh mock, wait (bounded) for it to finish, and measure."""
+    wake = threading.Event()
+    api = MockRuntimeAPI(settings.scenario.event, settings.invocations, settings.warmup, wake)
+    try:
+        with tempfile.TemporaryFile() as output:
+            return spawn_and_measure(contender, arguments, settings, run, api, output, wake)
+    finally:
+        api.stop()
+
+
+def spawn_and_measure(
+    contender: Contender,
+    arguments: list[str],
+    settings: Settings,
+    run: int,
+    api: MockRuntimeAPI,
+    output: IO[bytes],
+    wake: threading.Event,
+) -> RunResult:
+    result = RunResult(contender.name, run)
+    env = lambda_environment(api.address, settings)
+    spawned_at = time.perf_counter()
+    # The child is reaped by ExitWatcher (wait4), never by Popen, so Popen.wait/poll are not used.
+    child = subprocess.Popen(
+        [settings.python, *arguments],
+        cwd=SCRIPTS,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+    )
+    watcher = ExitWatcher(child.pid, wake)
+    peak_rss: list[int | None] = []
+    # Sampled while the child waits for its last answer, so it covers its whole life but exit.
+    api.before_final_reply = lambda: peak_rss.append(peak_rss_since_exec_kib(child.pid))
+    failure = supervise(contender, api, watcher, spawned_at + settings.timeout, wake)
+    child.returncode = watcher.status  # tells Popen the child is reaped
+    api.stop()
+    result.exit_status = watcher.status
+    # What the mock saw (an init error, a wrong answer) says more than how the process ended.
+    result.failure = check_trace(api.trace, settings) or failure
+    measure(result, api.trace, spawned_at, settings)
+    result.peak_rss_mib, result.peak_rss_source = choose_peak_rss(peak_rss, watcher)
+    if result.failure:
+        result.failure += output_tail(output)
+    return result
+
+
+def peak_rss_since_exec_kib(pid: int) -> int | None:
+    """``VmHWM`` of a live process: its peak RSS since it exec'd the interpreter (Linux only).
+
+    ``ru_maxrss`` from ``wait4`` is no good here: the kernel carries the high-water mark of the
+    address space a child had before exec, and a child of this process starts out with (vfork) or as
+    a copy of (fork) this process's memory, so every contender would show at least the bench's RSS.
+    """
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def choose_peak_rss(samples: list[int | None], watcher: ExitWatcher) -> tuple[float | None, str | None]:
+    if samples and samples[0] is not None:
+        return samples[0] / 1024, "VmHWM"
+    if watcher.peak_rss_kib is not None:
+        return watcher.peak_rss_kib / 1024, "ru_maxrss"  # includes the bench's own RSS; see above
+    return None, None
+
+
+def supervise(
+    contender: Contender, api: MockRuntimeAPI, watcher: ExitWatcher, deadline: float, wake: threading.Event
+) -> str | None:
+    """Wait until the run is over and the child is gone; return what went wrong, if anything."""
+    # The mock sets `wake` when all invocations are answered (or on an init error or a protocol
+    # problem); the watcher sets it when the child exits.
+    if not wake.wait(max(0.0, deadline - time.perf_counter())):
+        watcher.stop()
+        return f"timed out after {api.trace.answered} of {api.invocations} invocations"
+    if watcher.exited:
+        if api.complete and (watcher.status == 0 or not contender.exits_by_itself):
+            return None
+        return (
+            f"exited with status {watcher.status} after {api.trace.answered} of {api.invocations} invocations"
+        )
+    if not api.complete:
+        watcher.stop()
+        return "stopped early: the mock saw an init error or a protocol problem"
+    if contender.exits_by_itself:
+        if not watcher.join(EXIT_GRACE_SECONDS):
+            watcher.stop()
+            return f"did not exit within {EXIT_GRACE_SECONDS:.0f} s of its last invocation"
+        return None if watcher.status == 0 else f"exited with status {watcher.status}"
+    # awslambdaric waits for the next event forever: it is stopped once it asks for one (bounded).
+    # Polling is fine here: the measured part of the run is over.
+    wait_until(lambda: api.idle.is_set() or watcher.exited, EXIT_GRACE_SECONDS)
+    watcher.stop()
+    return None if watcher.exited else "could not be killed"
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def check_trace(trace: Trace, settings: Settings) -> str | None:
+    """Whatever the mock saw that makes the run invalid, even if the child exited cleanly."""
+    if trace.init_error is not None:
+        return f"init error: {trace.init_error[:300].decode(errors='replace')}"
+    if trace.errors:
+        return (
+            f"{len(trace.errors)} invocation errors, first: {trace.errors[0][:300].decode(errors='replace')}"
+        )
+    if trace.problems:
+        return "; ".join(trace.problems)
+    for body in trace.response_bodies:
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            answer = body
+        if answer != settings.scenario.expected_response:
+            return f"wrong response {body[:200]!r}"
+    return None
+
+
+def measure(result: RunResult, trace: Trace, spawned_at: float, settings: Settings) -> None:
+    if trace.first_next is not None:
+        result.cold_start_ms = (trace.first_next - spawned_at) * 1e3
+    if trace.first_response is not None:
+        result.first_response_ms = (trace.first_response - spawned_at) * 1e3
+    if trace.timed_start is not None and trace.last_response is not None:
+        timed = settings.invocations - settings.warmup
+        result.us_per_invocation = (trace.last_response - trace.timed_start) * 1e6 / timed
+        if trace.cpu_at_timed_start is not None and trace.cpu_at_last_response is not None:
+            mock_cpu = trace.cpu_at_last_response - trace.cpu_at_timed_start
+            result.mock_cpu_us_per_invocation = mock_cpu * 1e6 / timed
+
+
+def output_tail(output: IO[bytes], lines: int = 15) -> str:
+    output.seek(0)
+    tail = output.read().decode(errors="replace").splitlines()[-lines:]
+    return "".join(f"\n    | {line}" for line in tail)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The whole benchmark: probe, prime, interleaved runs, summary.
+
+
+@dataclass
+class ContenderReport:
+    contender: Contender
+    arguments: list[str] | None  # None when there is no command for the scenario
+    skipped: str | None = None
+    runs: list[RunResult] = field(default_factory=list)
+    medians: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.contender.name
+
+    @property
+    def measured(self) -> bool:
+        return bool(self.medians)
+
+    @property
+    def why_unmeasured(self) -> str:
+        if self.skipped:
+            return self.skipped
+        failures = [result.failure for result in self.runs if result.failure]
+        return f"failed: {failures[0].splitlines()[0]}" if failures else "not run"
+
+
+PROBE = """
+import importlib, json, sys
+importable = []
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+    except Exception:
+        continue
+    importable.append(name)
+print(json.dumps(["%d.%d" % sys.version_info[:2], importable]))
+"""
+
+
+def probe_interpreter(python: str) -> tuple[str, set[str]]:
+    """The interpreter's ``major.minor`` and which contender modules it can import (from scripts/)."""
+    modules = sorted({contender.requires for contender in CONTENDERS if contender.requires})
+    completed = subprocess.run(
+        [python, "-c", PROBE, *modules], cwd=SCRIPTS, capture_output=True, text=True, timeout=60, check=True
+    )
+    version, importable = json.loads(completed.stdout.splitlines()[-1])
+    return version, set(importable)
+
+
+def select_contenders(
+    keys: Sequence[str] | None, scenario: Scenario, importable: set[str]
+) -> list[ContenderReport]:
+    reports = []
+    for contender in CONTENDERS:
+        if keys and contender.key not in keys:
+            continue
+        report = ContenderReport(contender, contender.arguments(scenario))
+        if report.arguments is None:
+            report.skipped = f"no command for scenario {scenario.name!r}"
+        elif contender.requires and contender.requires not in importable:
+            report.skipped = f"`{contender.requires}` is not importable by the benchmarked interpreter"
+        reports.append(report)
+    return reports
+
+
+def run_benchmark(reports: list[ContenderReport], settings: Settings, runs: int, prime: bool) -> None:
+    for report in reports:
+        if report.skipped:
+            log(f"skip {report.name}: {report.skipped}")
+    if prime:
+        # One discarded round first: it writes .pyc files and warms the page cache for everyone. A
+        # contender that fails here would most likely fail (or hang) every run: it is left out.
+        for report in active_reports(reports):
+            result = run_once(report.contender, report.arguments or [], settings, run=0)
+            log(f"prime {describe(result)}")
+            if result.failure:
+                report.runs.append(result)
+                report.skipped = f"failed in the priming round: {result.failure.splitlines()[0]}"
+    for run in range(1, runs + 1):
+        # Interleaved run by run, so that drift in the machine's speed hits every contender alike.
+        for report in active_reports(reports):
+            result = run_once(report.contender, report.arguments or [], settings, run)
+            report.runs.append(result)
+            log(f"run {run}/{runs} {describe(result)}")
+    for report in active_reports(reports):
+        report.medians = medians([result for result in report.runs if not result.failure])
+
+
+def active_reports(reports: list[ContenderReport]) -> list[ContenderReport]:
+    return [report for report in reports if not report.skipped and report.arguments is not None]
+
+
+def medians(results: list[RunResult]) -> dict[str, float]:
+    """The median of each metric over the runs that measured it."""
+    metrics = (
+        "cold_start_ms",
+        "first_response_ms",
+        "us_per_invocation",
+        "peak_rss_mib",
+        "mock_cpu_us_per_invocation",
+    )
+    values = {
+        metric: [value for result in results if (value := getattr(result, metric)) is not None]
+        for metric in metrics
+    }
+    return {metric: statistics.median(found) for metric, found in values.items() if found}
+
+
+def describe(result: RunResult) -> str:
+    if result.failure:
+        return f"{result.contender}: FAILED: {result.failure}"
+    return (
+        f"{result.contender}: cold start {_number(result.cold_start_ms, 1)} ms, "
+        f"first response {_number(result.first_response_ms, 1)} ms, "
+        f"{_number(result.us_per_invocation, 1)} µs/invocation, {_number(result.peak_rss_mib, 1)} MiB, "
+        f"mock {_number(result.mock_cpu_us_per_invocation, 1)} µs CPU/invocation"
+    )
+
+
+def log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reporting.
+
+
+def ratio(reports: dict[str, ContenderReport], name: str, reference: str, metric: str) -> float | None:
+    value = reports[name].medians.get(metric) if name in reports else None
+    base = reports[reference].medians.get(metric) if reference in reports else None
+    return value / base if value is not None and base else None
+
+
+def format_ratios(reports: dict[str, ContenderReport], name: str, reference: str) -> str:
+    if name == reference or reference not in reports or not reports[reference].measured:
+        return "—"
+    parts = [f"{label} {_times(ratio(reports, name, reference, metric))}" for metric, label in RATIO_METRICS]
+    return " / ".join(parts)
+
+
+def _times(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}{TIMES}"
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def markdown_table(reports: dict[str, ContenderReport]) -> str:
+    lines = [
+        (
+            "| contender | cold start ms | first response ms | µs/invocation | peak RSS MiB "
+            "| vs floor | vs awslambdaric |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | --- | --- |",
+    ]
+    for name, report in reports.items():
+        if not report.measured:
+            lines.append(f"| {name} | {report.why_unmeasured} | | | | | |")
+            continue
+        m = report.medians
+        lines.append(
+            f"| {name} | {_number(m.get('cold_start_ms'), 1)} | {_number(m.get('first_response_ms'), 1)} "
+            f"| {_number(m.get('us_per_invocation'), 1)} | {_number(m.get('peak_rss_mib'), 1)} "
+            f"| {format_ratios(reports, name, FLOOR)} | {format_ratios(reports, name, AWSLAMBDARIC)} |"
+        )
+    return "\n".join(lines)
+
+
+@dataclass
+class TargetCheck:
+    contender: str
+    target: str
+    ratio: float | None
+    passed: bool | None  # None: not measured
+
+    @property
+    def verdict(self) -> str:
+        return {True: "PASS", False: "FAIL", None: "SKIP"}[self.passed]
+
+
+def check_targets(reports: dict[str, ContenderReport]) -> list[TargetCheck]:
+    checks = []
+    for contender in CONTENDERS:
+        if not contender.is_ours or contender.name not in reports:
+            continue
+        for target in TARGETS:
+            measured = ratio(reports, contender.name, target.reference, target.metric)
+            description = f"{target.label} ≤ {target.max_ratio:.2f}{TIMES} {target.reference}"
+            passed = None if measured is None else measured <= target.max_ratio
+            checks.append(TargetCheck(contender.name, description, measured, passed))
+    return checks
+
+
+def format_checks(checks: list[TargetCheck]) -> list[str]:
+    if not checks:
+        return ["no target applies: no lambda-runtime contender was selected"]
+    name_width = max(len(check.contender) for check in checks)
+    target_width = max(len(check.target) for check in checks)
+    return [
+        f"{check.verdict}  {check.contender:<{name_width}}  {check.target:<{target_width}}  "
+        f"measured {_times(check.ratio)}"
+        for check in checks
+    ]
+
+
+def format_overheads(reports: dict[str, ContenderReport]) -> list[str]:
+    """Each contender's cost above the floor in absolute terms.
+
+    A ratio to the floor flatters a runtime by as much as the mock costs (the mock's share is in both
+    numbers); the difference does not depend on the mock at all.
+    """
+    floor = reports.get(FLOOR)
+    if floor is None or not floor.measured:
+        return []
+    measured = [report for report in reports.values() if report.measured and report is not floor]
+    width = max((len(report.name) for report in measured), default=0)
+    lines = []
+    for report in measured:
+        cold = _difference(report, floor, "cold_start_ms")
+        per_invocation = _difference(report, floor, "us_per_invocation")
+        lines.append(
+            f"above the floor  {report.name:<{width}}  {cold} ms cold start, {per_invocation} µs/invocation"
+        )
+    return lines
+
+
+def _difference(report: ContenderReport, base: ContenderReport, metric: str) -> str:
+    value, reference = report.medians.get(metric), base.medians.get(metric)
+    return "n/a" if value is None or reference is None else f"{value - reference:+.1f}"
+
+
+def format_mock_shares(reports: dict[str, ContenderReport]) -> list[str]:
+    """The mock's own CPU time per invocation, and its share of each contender's time per invocation."""
+    measured = [report for report in reports.values() if report.measured]
+    width = max((len(report.name) for report in measured), default=0)
+    lines = []
+    for report in measured:
+        mock_cpu = report.medians.get("mock_cpu_us_per_invocation")
+        per_invocation = report.medians.get("us_per_invocation")
+        if mock_cpu is None or not per_invocation:
+            continue
+        lines.append(
+            f"mock CPU         {report.name:<{width}}  {mock_cpu:.1f} µs/invocation, "
+            f"{100 * mock_cpu / per_invocation:.0f}% of its {per_invocation:.1f} µs/invocation"
+        )
+    return lines
+
+
+def ratio_table(reports: dict[str, ContenderReport], name: str) -> dict[str, dict[str, float | None]]:
+    return {
+        reference: {metric: ratio(reports, name, reference, metric) for metric, _ in RATIO_METRICS}
+        for reference in (FLOOR, AWSLAMBDARIC)
+        if reference != name and reference in reports
+    }
+
+
+def write_json(
+    path: Path, settings: Settings, runs: int, reports: dict[str, ContenderReport], checks: list[TargetCheck]
+) -> None:
+    document: dict[str, Any] = {
+        "settings": {
+            "scenario": settings.scenario.name,
+            "python": settings.python,
+            "python_version": settings.python_version,
+            "invocations": settings.invocations,
+            "warmup": settings.warmup,
+            "runs": runs,
+        },
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+        "contenders": {
+            name: {
+                "arguments": report.arguments,
+                "skipped": report.skipped,
+                "medians": report.medians,
+                "ratios": ratio_table(reports, name),
+                "runs": [asdict(result) for result in report.runs],
+            }
+            for name, report in reports.items()
+        },
+        "targets": [asdict(check) | {"verdict": check.verdict} for check in checks],
+    }
+    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line.
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
+    parser.add_argument("--invocations", type=int, default=3000, help="invocations per run (default 3000)")
+    parser.add_argument(
+        "--warmup", type=int, default=100, help="untimed invocations at the start of a run (default 100)"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=5, help="runs per contender, medians reported (default 5)"
+    )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter for the contenders (default: this one)"
+    )
+    parser.add_argument(
+        "--scenario", choices=sorted(SCENARIOS), default=HELLO.name, help="the workload (default hello)"
+    )
+    parser.add_argument(
+        "--contenders",
+        type=lambda text: [name.strip() for name in text.split(",")],
+        help=f"comma-separated subset of: {', '.join(c.key for c in CONTENDERS)} (default: all)",
+    )
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds one run may take (default 120)")
+    parser.add_argument("--no-prime", action="store_true", help="skip the discarded first round")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="also write the raw results here")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if a target fails or could not be measured"
+    )
+    args = parser.parse_args(argv)
+    if args.invocations <= args.warmup or args.warmup < 0:
+        parser.error("--invocations must exceed --warmup, which must not be negative")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    known = {c.key for c in CONTENDERS}
+    if args.contenders and not set(args.contenders) <= known:
+        parser.error(f"unknown contender in --contenders; choose from {', '.join(sorted(known))}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_arguments(argv)
+    scenario = SCENARIOS[args.scenario]
+    try:
+        python_version, importable = probe_interpreter(args.python)
+    except (OSError, subprocess.SubprocessError, ValueError) as error:
+        log(f"cannot run {args.python}: {error}")
+        return 2
+    settings = Settings(args.python, python_version, scenario, args.invocations, args.warmup, args.timeout)
+    log(
+        f"scenario {scenario.name}: {scenario.description}; {args.invocations} invocations "
+        f"({args.warmup} warm-up) x {args.runs} runs with {args.python} (Python {python_version})"
+    )
+    report_list = select_contenders(args.contenders, scenario, importable)
+    run_benchmark(report_list, settings, args.runs, prime=not args.no_prime)
+    reports = {report.name: report for report in report_list}
+    checks = check_targets(reports)
+
+    runs = f"{args.runs} runs" if args.runs > 1 else "1 run"
+    print(
+        f"Scenario `{scenario.name}`: median of {runs} of {args.invocations} invocations per contender "
+        f"(µs/invocation over the last {args.invocations - args.warmup}); Python {python_version}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs.\n"
+    )
+    print(markdown_table(reports))
+    notes = [*format_checks(checks), "", *format_overheads(reports), *format_mock_shares(reports)]
+    print("\n```text\n" + "\n".join(notes) + "\n```")
+    if args.json:
+        write_json(args.json, settings, args.runs, reports, checks)
+    # Under --check a target that could not be measured fails too: it was not shown to hold.
+    if args.check and (not checks or any(check.passed is not True for check in checks)):
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
