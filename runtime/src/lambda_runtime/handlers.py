@@ -303,11 +303,14 @@ def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
 
     import json  # the codec's own import: kept off the path to the first /next
 
-    loads = json.loads
+    # Lambda payloads are UTF-8: decoding them directly skips json.loads' encoding detection.
+    decode = json.JSONDecoder().decode
 
     def invoke_json(payload: bytes, context: LambdaContext) -> bytes:
         try:
-            event = loads(payload) if payload else None
+            if payload.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as json.loads allows
+                payload = payload[3:]
+            event = decode(payload.decode("utf-8")) if payload else None
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both are
             raise UnmarshalError(f"Unable to unmarshal input: {error}") from None
         return encode(function(event, context))

@@ -266,15 +266,34 @@ class RequestEncoder:
 
 
 class Response:
-    """A complete HTTP response from the Runtime API."""
+    """A complete HTTP response from the Runtime API.
 
-    __slots__ = ("body", "headers", "keep_alive", "status")
+    Its headers may be parsed only when first read (``head`` holds their raw bytes until then): most
+    responses (every ``202 Accepted``) are never asked for them.
+    """
 
-    def __init__(self, status: int, headers: dict[str, str], body: bytes, keep_alive: bool) -> None:
+    __slots__ = ("_head", "_headers", "body", "keep_alive", "status")
+
+    def __init__(
+        self,
+        status: int,
+        headers: dict[str, str] | None,
+        body: bytes,
+        keep_alive: bool,
+        head: bytes | None = None,
+    ) -> None:
         self.status = status
-        self.headers = headers
+        self._headers = headers
+        self._head = head
         self.body = body
         self.keep_alive = keep_alive
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The headers, by lower-case name."""
+        if self._headers is None:
+            self._headers = parse_head(self._head or b"HTTP/1.1 000 Unknown")[1]
+        return self._headers
 
     def __repr__(self) -> str:
         return f"Response(status={self.status}, body=<{len(self.body)} bytes>)"
@@ -313,6 +332,32 @@ def parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     return int(code), headers, keep_alive
 
 
+def parse_complete_response(data: bytes) -> Response | None:
+    """The common case, fast: ``data`` is exactly one whole response framed by ``Content-Length``.
+
+    A local peer on a keep-alive connection answers each request in one segment, so one ``recv``
+    usually holds exactly one response. Returns ``None`` for anything else (a partial response, more
+    than one, chunked, interim ``1xx``, ``Connection`` handling, HTTP/1.0), which the caller then feeds
+    to a :class:`ResponseParser`. The headers are parsed only if they are read.
+    """
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or not data.startswith(b"HTTP/1.1 "):
+        return None
+    head = data[:end]
+    lowered = head.lower()
+    start = lowered.find(b"\r\ncontent-length:")
+    if start < 0 or b"\r\ntransfer-encoding:" in lowered or b"\r\nconnection:" in lowered:
+        return None
+    line_end = lowered.find(b"\r\n", start + 2)
+    length_text = head[start + 17 : line_end if line_end >= 0 else end].strip()
+    code = head[9:12]
+    if not (length_text.isdigit() and code.isdigit() and head[12:13] in (b"", b" ")) or code[:1] == b"1":
+        return None
+    if len(data) - end - 4 != int(length_text):
+        return None
+    return Response(int(code), None, data[end + 4 :], True, head)
+
+
 class ResponseParser:
     """Turns the bytes of one connection into :class:`Response` objects, as h11 does for a client.
 
@@ -336,6 +381,11 @@ class ResponseParser:
         self._body_end = 0
         self._chunks: list[bytes] = []
         self._scan_from = 0
+
+    @property
+    def idle(self) -> bool:
+        """Whether nothing is buffered: the next bytes start a new response."""
+        return not self._buffer and self._head is None
 
     def feed(self, data: bytes) -> None:
         if data:
