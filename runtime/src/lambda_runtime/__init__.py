@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     )
     from .handler_protocol import LambdaHandler
     from .streaming import StreamStateError
+    from .typed import ValidationError
 
 __all__ = [
     "AlreadyRunningError",
@@ -50,6 +51,7 @@ __all__ = [
     "ResponseStream",
     "StreamStateError",
     "UnmarshalError",
+    "ValidationError",
     "__version__",
     "current_context",
 ]
@@ -63,6 +65,7 @@ _LAZY = {
     "ResponseSizeTooLarge": "errors",
     "UnmarshalError": "errors",
     "StreamStateError": "streaming",
+    "ValidationError": "typed",  # imports pydantic: only on access
 }
 
 

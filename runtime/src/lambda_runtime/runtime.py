@@ -118,6 +118,10 @@ class LambdaRuntime:
     A handler ``(event, stream, context)`` streams its response through a :class:`ResponseStream`;
     ``max_stream_bytes`` caps each streamed response (Lambda's own limit, 200 MB, by default).
 
+    ``event_type`` and ``output_type`` type a handler that has no annotations (the ``json`` extra):
+    any type a pydantic ``TypeAdapter`` accepts. Annotations such as ``def handler(event: Order,
+    context) -> Receipt`` do the same without them.
+
     ``runtime_api`` overrides ``AWS_LAMBDA_RUNTIME_API`` (``host:port``).
     """
 
@@ -129,6 +133,8 @@ class LambdaRuntime:
         *,
         runtime_api: str | None = None,
         max_stream_bytes: int = protocol.MAX_STREAMED_RESPONSE_BYTES,
+        event_type: Any = None,
+        output_type: Any = None,
     ) -> None:
         if LambdaRuntime._claimed:
             raise AlreadyRunningError(
@@ -138,6 +144,8 @@ class LambdaRuntime:
         self._handler = handler
         self._runtime_api = runtime_api
         self._max_stream_bytes = max_stream_bytes
+        self._event_type = event_type
+        self._output_type = output_type
 
     def run(self) -> None:
         """Serve invocations until ``MAX_INVOCATIONS`` is reached or the Runtime API goes away.
@@ -215,7 +223,7 @@ class LambdaRuntime:
                 from .loader import load_handler
 
                 handler = load_handler(handler)
-            adapted = adapt(handler)
+            adapted = adapt(handler, self._event_type, self._output_type)
             if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _PREINITIALISED:
                 adapted.prepare()
         except InitError as error:
