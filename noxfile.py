@@ -28,14 +28,28 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", str(RUNTIME / "tests"), *session.posargs)
 
 
+# What each example's function needs to answer its sample events quickly when served locally.
+LOCAL_ENVIRONMENT = {
+    "Streaming": {"LINE_DELAY_MS": "0"},
+    "BackgroundTasks": {"BACKGROUND_WORK_MS": "0"},
+}
+
+
 @nox.session
 @nox.parametrize("example", EXAMPLES)
 def examples(session: nox.Session, example: str) -> None:
-    """Each example in its own environment, installed as a user would: its tests must pass there."""
+    """Each example in its own environment, installed as a user would: its tests must pass there; then
+    it is served by the local server and invoked with every file in its events/, each answer checked
+    against the expectation kept beside the event."""
     directory = ROOT / "examples" / example
     session.install("-e", f"{directory}[test]")
     session.chdir(str(directory))
     session.run("pytest", *session.posargs)
+    # The local server is a development tool, added after the example's own tests: NoTraits' tests
+    # prove the function itself runs with no extra installed.
+    session.install("h11>=0.14,<1", "httpx>=0.27")
+    environment = [f"--env={name}={value}" for name, value in LOCAL_ENVIRONMENT.get(example, {}).items()]
+    session.run("python", str(ROOT / "scripts" / "invoke_events.py"), str(directory), *environment)
 
 
 @nox.session
@@ -54,8 +68,8 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Run the HelloWorld example behind a Runtime API and invoke it (the README's first command)."""
-    session.install("-e", str(ROOT / "examples" / "HelloWorld"))
+    """Serve the HelloWorld example with the local server and invoke it (the README's first command)."""
+    session.install("-e", f"{ROOT / 'examples' / 'HelloWorld'}[local]", "httpx>=0.27")
     session.run("python", str(ROOT / "scripts" / "demo.py"), *session.posargs)
 
 

@@ -1,42 +1,46 @@
-"""The quick start's first command: run the HelloWorld example behind a Runtime API and invoke it.
+"""The quick start's first command: serve the HelloWorld example with the local server, then invoke it.
 
-It starts a Runtime API on 127.0.0.1, runs ``examples/HelloWorld/app.py`` against it exactly as Lambda
-would run it, sends a few events, and prints what the function answered.
+It starts ``python -m lambda_runtime serve app.handler`` in ``examples/HelloWorld`` (no Docker, no AWS
+account), sends a few events to its ``/invoke`` endpoint with httpx, a bad one among them, and prints
+each answer as a client sees it. Run it with ``python3 tasks.py demo``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
-from lambda_runtime.testing import RuntimeAPIServer
+import httpx
+from invoke_events import start_server, stop
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "HelloWorld"
-EVENTS = [{"name": "Ada"}, {"name": "Grace"}, {"name": "世界"}]
+EVENTS: list[object] = [{"name": "Ada"}, {"name": "Grace"}, {"name": "世界"}, {"nom": "Ada"}]
 
 
 def main() -> int:
-    with RuntimeAPIServer(next_timeout=30) as api:
-        request_ids = [api.enqueue(event) for event in EVENTS]
-        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS=str(len(EVENTS)))
-        print(f"Runtime API on {api.address}; starting {EXAMPLE.name}/app.py", flush=True)
-        function = subprocess.Popen([sys.executable, "app.py"], cwd=EXAMPLE, env=env)
-        try:
-            for event, request_id in zip(EVENTS, request_ids, strict=True):
-                result = api.wait_for(request_id, timeout=30)
-                kind = f"error {result.error_type}" if result.is_error else "response"
-                print(f"invoke {json.dumps(event, ensure_ascii=False)} -> {kind} {result.body.decode()}")
-            code = function.wait(timeout=30)
-        finally:
-            if function.poll() is None:
-                function.kill()
-                function.wait(timeout=10)
-    failed = code != 0 or any(api.results[request_id].is_error for request_id in request_ids)
-    print("demo failed" if failed else "demo ok: HelloWorld answered every invocation")
-    return 1 if failed else 0
+    print(f"Starting {EXAMPLE.name} with the local server...", flush=True)
+    process, base_url = start_server(EXAMPLE, "app.handler", {})
+    unexpected = 0
+    try:
+        with httpx.Client(timeout=30) as client:
+            for event in EVENTS:
+                body = json.dumps(event, ensure_ascii=False)
+                response = client.post(f"{base_url}/invoke", content=body.encode())
+                error = response.headers.get("x-amz-function-error")
+                outcome = f"function error {error}" if error else f"HTTP {response.status_code}"
+                print(f"POST /invoke {body} -> {outcome}: {response.text}", flush=True)
+                # The last event has no "name": HelloWorld must refuse it, the others must succeed.
+                should_fail = "name" not in event  # type: ignore[operator]
+                unexpected += bool(error) != should_fail
+    finally:
+        stop(process)
+    where = EXAMPLE.relative_to(Path.cwd()) if EXAMPLE.is_relative_to(Path.cwd()) else EXAMPLE
+    print(f"\nTry it yourself:  cd {where}")
+    print("  python -m lambda_runtime serve app.handler")
+    print("  curl -X POST http://127.0.0.1:7000/invoke -d '{\"name\": \"Ada\"}'")
+    print("demo ok" if not unexpected else "demo failed: an answer was not what HelloWorld should give")
+    return 1 if unexpected else 0
 
 
 if __name__ == "__main__":
