@@ -142,11 +142,15 @@ class RuntimeClient:
         except ProtocolError:
             self.close()
             raise
+        self._keep_or_close(response)
+        return response
+
+    def _keep_or_close(self, response: Response) -> None:
+        """Keep the connection for the next request, unless the response said it ends here."""
         if response.keep_alive:
             self._reused = True
         else:
             self.close()
-        return response
 
     def _read_response(self, sock: socket.socket) -> Response:
         parser = self._parser
@@ -233,10 +237,7 @@ class RuntimeClient:
         except ProtocolError:
             self.close()
             raise
-        if response.keep_alive:
-            self._reused = True
-        else:
-            self.close()
+        self._keep_or_close(response)
         self._check_accepted(response, "streamed response")
 
     def stream_head(self, invocation: Invocation, content_type: str) -> bytes:
