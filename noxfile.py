@@ -76,5 +76,5 @@ def demo(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """The benchmark: this runtime against awslambdaric and a raw-socket floor, in one run."""
-    session.install("-e", str(RUNTIME), "awslambdaric")
+    session.install("-e", f"{RUNTIME}[json]", "awslambdaric")
     session.run("python", str(ROOT / "scripts" / "bench.py"), *session.posargs)

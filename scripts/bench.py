@@ -4,8 +4,10 @@ Each contender is a child process talking to a mock Runtime API served from this
 it measures the cold start (spawn to the first ``GET /next``), the time to the first answer (spawn
 to the first ``POST .../response``), microseconds per invocation after a warm-up, and the child's
 peak RSS; then it prints a Markdown table of medians, the ratios, and a PASS/FAIL check of the
-project's targets. ``python scripts/bench.py --help`` lists the options; ``scripts/README.md``
-explains the columns.
+project's targets. ``--scenario`` picks the workload: the untyped echo (``hello``, the default), the
+same echo with a pydantic model in and out (``typed``, whose runtime's own time is held against
+``hello``'s), or ``all``. ``python scripts/bench.py --help`` lists the options; ``scripts/README.md``
+explains the columns and how the typed target is computed.
 
 Standard library only, so that it runs in any environment that has the contenders installed.
 """
@@ -26,7 +28,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -53,7 +55,15 @@ class Scenario:
     expected_response: object  # the JSON-decoded body every /response must carry
     handler: str  # module.function, importable from scripts/
     script: str | None  # a file in scripts/ that runs the handler under LambdaRuntime when executed
-    floor_script: str  # the raw-socket client that answers this scenario with the least work
+    floor_script: str | None  # the raw-socket client that answers this scenario with the least work
+    no_floor: str = ""  # why there is no floor client, when there is none
+    requires: str | None = None  # a module the contenders' interpreter must import, or all are skipped
+    awslambdaric_handler: str | None = None  # what awslambdaric runs, where it cannot run `handler`
+    runtime_targets: bool = True  # whether TARGETS (set for the untyped echo) apply
+    # A typed scenario: the untyped scenario the lambda-runtime contenders also run, interleaved, and how
+    # much slower than it their own time per invocation may be once the model's cost is taken out.
+    baseline: str | None = None
+    max_own_time_ratio: float | None = None
 
 
 HELLO = Scenario(
@@ -66,7 +76,24 @@ HELLO = Scenario(
     floor_script="bench_floor.py",
 )
 
-SCENARIOS = {scenario.name: scenario for scenario in (HELLO,)}
+TYPED = Scenario(
+    name="typed",
+    description="the echo with a pydantic model in and out: Person(name='Ada') -> Greeting('Hello, Ada!')",
+    event=b'{"name": "Ada"}',
+    expected_response={"message": "Hello, Ada!"},
+    handler="bench_typed_handler.handler",
+    script="bench_typed_handler.py",
+    floor_script=None,
+    no_floor="the floor decodes nothing, so it has no typed form",
+    requires="pydantic",
+    awslambdaric_handler="bench_typed_handler.by_hand",  # the same validate and dump, written by hand
+    runtime_targets=False,
+    baseline=HELLO.name,
+    max_own_time_ratio=1.20,
+)
+
+SCENARIOS = {scenario.name: scenario for scenario in (HELLO, TYPED)}
+ALL = "all"
 
 # ---------------------------------------------------------------------------------------------------
 # Contenders: how each runtime is started.
@@ -90,7 +117,14 @@ class Contender:
 
 
 CONTENDERS = (
-    Contender("floor", FLOOR, lambda s: [s.floor_script], None, exits_by_itself=True, is_ours=False),
+    Contender(
+        "floor",
+        FLOOR,
+        lambda s: [s.floor_script] if s.floor_script else None,
+        None,
+        exits_by_itself=True,
+        is_ours=False,
+    ),
     Contender(
         "cli",
         OURS_CLI,
@@ -110,7 +144,7 @@ CONTENDERS = (
     Contender(
         "awslambdaric",
         AWSLAMBDARIC,
-        lambda s: ["-m", "awslambdaric", s.handler],
+        lambda s: ["-m", "awslambdaric", s.awslambdaric_handler or s.handler],
         "awslambdaric",
         exits_by_itself=False,
         is_ours=False,
@@ -711,6 +745,7 @@ def output_tail(output: IO[bytes], lines: int = 15) -> str:
 @dataclass
 class ContenderReport:
     contender: Contender
+    scenario: Scenario
     arguments: list[str] | None  # None when there is no command for the scenario
     skipped: str | None = None
     runs: list[RunResult] = field(default_factory=list)
@@ -768,8 +803,10 @@ def compile_bytecode(python: str, modules: Sequence[str]) -> None:
 
 
 def probe_interpreter(python: str) -> tuple[str, set[str]]:
-    """The interpreter's ``major.minor`` and which contender modules it can import (from scripts/)."""
-    modules = sorted({contender.requires for contender in CONTENDERS if contender.requires})
+    """The interpreter's ``major.minor`` and which contender and scenario modules it can import (from
+    scripts/)."""
+    required = [contender.requires for contender in CONTENDERS] + [s.requires for s in SCENARIOS.values()]
+    modules = sorted({module for module in required if module})
     completed = subprocess.run(
         [python, "-c", PROBE, *modules], cwd=SCRIPTS, capture_output=True, text=True, timeout=60, check=True
     )
@@ -784,36 +821,119 @@ def select_contenders(
     for contender in CONTENDERS:
         if keys and contender.key not in keys:
             continue
-        report = ContenderReport(contender, contender.arguments(scenario))
+        report = ContenderReport(contender, scenario, contender.arguments(scenario))
         if report.arguments is None:
-            report.skipped = f"no command for scenario {scenario.name!r}"
+            report.skipped = (contender.name == FLOOR and scenario.no_floor) or (
+                f"no command for scenario {scenario.name!r}"
+            )
         elif contender.requires and contender.requires not in importable:
             report.skipped = f"`{contender.requires}` is not importable by the benchmarked interpreter"
+        elif scenario.requires and scenario.requires not in importable:
+            report.skipped = (
+                f"`{scenario.requires}` is not importable by the benchmarked interpreter "
+                f"(scenario {scenario.name!r} needs it: pip install 'lambda-runtime[json]')"
+            )
         reports.append(report)
     return reports
 
 
-def run_benchmark(reports: list[ContenderReport], settings: Settings, runs: int, prime: bool) -> None:
+def plan(
+    selected: Sequence[Scenario], keys: Sequence[str] | None, importable: set[str]
+) -> dict[str, list[ContenderReport]]:
+    """The contenders of each selected scenario, and of the baselines the typed ones are held against.
+
+    A baseline that was not selected itself is run only by the lambda-runtime contenders that run the
+    typed scenario: its numbers are a reference, not a report.
+    """
+    plans = {scenario.name: select_contenders(keys, scenario, importable) for scenario in selected}
+    for scenario in selected:
+        if scenario.baseline is None or scenario.baseline in plans:
+            continue
+        needed = {
+            report.contender.key
+            for report in plans[scenario.name]
+            if report.contender.is_ours and not report.skipped
+        }
+        baseline = SCENARIOS[scenario.baseline]
+        plans[baseline.name] = [
+            report
+            for report in select_contenders(keys, baseline, importable)
+            if report.contender.key in needed
+        ]
+    return plans
+
+
+def interleaved(plans: dict[str, list[ContenderReport]]) -> list[ContenderReport]:
+    """Every report, contender by contender (each one's scenarios back to back), in CONTENDERS order."""
+    order = {contender.key: index for index, contender in enumerate(CONTENDERS)}
+    scenario_order = {name: index for index, name in enumerate(SCENARIOS)}
+    reports = [report for reports in plans.values() for report in reports]
+    return sorted(
+        reports, key=lambda r: (order[r.contender.key], scenario_order.get(r.scenario.name, len(SCENARIOS)))
+    )
+
+
+def round_order(reports: list[ContenderReport], run: int) -> list[ContenderReport]:
+    """The reports in the order of round ``run``: on even rounds each contender runs its scenarios in the
+    opposite order, so that neither of a typed scenario and its baseline always goes first."""
+    if run % 2:
+        return reports
+    groups: dict[str, list[ContenderReport]] = {}
+    for report in reports:
+        groups.setdefault(report.contender.key, []).append(report)
+    return [report for group in groups.values() for report in reversed(group)]
+
+
+def run_benchmark(
+    reports: list[ContenderReport],
+    settings: Settings,
+    runs: int,
+    prime: bool,
+    after_round: Callable[[int], None] | None = None,
+) -> None:
+    # With more than one scenario, each line says which one it is about.
+    several = len({report.scenario.name for report in reports}) > 1
+
+    def label(report: ContenderReport) -> str:
+        return f"[{report.scenario.name}] " if several else ""
+
+    def run_one(report: ContenderReport, run: int) -> RunResult:
+        scenario_settings = replace(settings, scenario=report.scenario)
+        return run_once(report.contender, report.arguments or [], scenario_settings, run)
+
     for report in reports:
         if report.skipped:
-            log(f"skip {report.name}: {report.skipped}")
+            log(f"skip {label(report)}{report.name}: {report.skipped}")
     if prime:
-        modules = {report.contender.requires for report in active_reports(reports) if report.contender.requires}
+        modules = {
+            report.contender.requires for report in active_reports(reports) if report.contender.requires
+        }
+        for report in active_reports(reports):
+            scenario = report.scenario
+            modules.update(
+                handler.partition(".")[0]
+                for handler in (scenario.handler, scenario.awslambdaric_handler)
+                if handler
+            )
+            if scenario.requires:
+                modules.add(scenario.requires)
         compile_bytecode(settings.python, sorted(modules | {"bench_handler"}))
         # One discarded round first: it warms the page cache for everyone. A contender that fails here
         # would most likely fail (or hang) every run: it is left out.
         for report in active_reports(reports):
-            result = run_once(report.contender, report.arguments or [], settings, run=0)
-            log(f"prime {describe(result)}")
+            result = run_one(report, run=0)
+            log(f"prime {label(report)}{describe(result)}")
             if result.failure:
                 report.runs.append(result)
                 report.skipped = f"failed in the priming round: {result.failure.splitlines()[0]}"
     for run in range(1, runs + 1):
         # Interleaved run by run, so that drift in the machine's speed hits every contender alike.
-        for report in active_reports(reports):
-            result = run_once(report.contender, report.arguments or [], settings, run)
+        for report in round_order(active_reports(reports), run):
+            result = run_one(report, run)
             report.runs.append(result)
-            log(f"run {run}/{runs} {describe(result)}")
+            log(f"run {run}/{runs} {label(report)}{describe(result)}")
+        if after_round is not None:
+            after_round(run)
     for report in active_reports(reports):
         report.medians = medians([result for result in report.runs if not result.failure])
 
@@ -987,10 +1107,10 @@ def ratio_table(reports: dict[str, ContenderReport], name: str) -> dict[str, dic
     }
 
 
-def write_json(
-    path: Path, settings: Settings, runs: int, reports: dict[str, ContenderReport], checks: list[TargetCheck]
-) -> None:
-    document: dict[str, Any] = {
+def json_document(
+    settings: Settings, runs: int, reports: dict[str, ContenderReport], checks: list[TargetCheck]
+) -> dict[str, Any]:
+    return {
         "settings": {
             "scenario": settings.scenario.name,
             "python": settings.python,
@@ -1012,7 +1132,168 @@ def write_json(
         },
         "targets": [asdict(check) | {"verdict": check.verdict} for check in checks],
     }
-    path.write_text(json.dumps(document, indent=2) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Typed scenarios: the model's own cost, and the runtime's own time beyond it.
+
+# Run by the contenders' interpreter in scripts/: the handler's own event and result types, through the
+# same TypeAdapter calls the runtime makes (validate_json on the event bytes, dump_json by alias on the
+# handler's result), each timed alone in a tight loop. Best of 5, so the least the model can cost.
+MODEL_COST = """
+import importlib, json, sys, timeit, typing
+from pydantic import TypeAdapter
+module_name, _, function_name = sys.argv[1].rpartition(".")
+function = getattr(importlib.import_module(module_name), function_name)
+hints = typing.get_type_hints(function)
+validate = TypeAdapter(hints[function.__code__.co_varnames[0]]).validate_json
+dump = TypeAdapter(hints["return"]).dump_json
+event = sys.argv[2].encode()
+result = function(validate(event), None)
+names = {"validate": validate, "dump": dump, "event": event, "result": result}
+def best(statement):
+    timer = timeit.Timer(statement, globals=names)
+    number, _ = timer.autorange()
+    return min(timer.repeat(5, number)) / number * 1e6
+validate_us, dump_us = best("validate(event)"), best("dump(result, by_alias=True)")
+print(json.dumps({"validate_json_us": validate_us, "dump_json_us": dump_us}))
+"""
+
+
+@dataclass
+class ModelCost:
+    """What pydantic itself spends on one invocation's event and result, in microseconds."""
+
+    validate_json_us: float
+    dump_json_us: float
+
+    @property
+    def total_us(self) -> float:
+        return self.validate_json_us + self.dump_json_us
+
+
+def measure_model_cost(python: str, scenario: Scenario) -> ModelCost | None:
+    try:
+        completed = subprocess.run(
+            [python, "-c", MODEL_COST, scenario.handler, scenario.event.decode()],
+            cwd=SCRIPTS,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return ModelCost(**json.loads(completed.stdout.splitlines()[-1]))
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError, TypeError) as error:
+        log(f"cannot measure the model's cost for scenario {scenario.name!r}: {error}")
+        return None
+
+
+def median_cost(samples: list[ModelCost]) -> ModelCost | None:
+    if not samples:
+        return None
+    return ModelCost(
+        statistics.median(sample.validate_json_us for sample in samples),
+        statistics.median(sample.dump_json_us for sample in samples),
+    )
+
+
+@dataclass
+class OwnTime:
+    """A lambda-runtime contender's time per typed invocation, less the model's, against its untyped time.
+
+    The verdict uses the ratio round by round: in each round the typed run, the untyped run and the
+    model's timing happen back to back, so a machine that slows down for a while moves all three. The
+    ratio of the medians is shown as well.
+    """
+
+    contender: str
+    typed_us: float | None  # medians over the rounds
+    model_us: float | None
+    untyped_us: float | None
+    round_ratios: list[float]  # (typed - model) / untyped, of each round that measured all three
+    max_ratio: float
+
+    @property
+    def own_us(self) -> float | None:
+        if self.typed_us is None or self.model_us is None:
+            return None
+        return self.typed_us - self.model_us
+
+    @property
+    def ratio_of_medians(self) -> float | None:
+        own = self.own_us
+        return own / self.untyped_us if own is not None and self.untyped_us else None
+
+    @property
+    def ratio(self) -> float | None:
+        return statistics.median(self.round_ratios) if self.round_ratios else None
+
+    def check(self, baseline: str) -> TargetCheck:
+        ratio = self.ratio
+        target = f"own µs/invocation ≤ {self.max_ratio:.2f}{TIMES} untyped ({baseline})"
+        return TargetCheck(self.contender, target, ratio, None if ratio is None else ratio <= self.max_ratio)
+
+
+def own_times(
+    scenario: Scenario,
+    reports: dict[str, ContenderReport],
+    baseline: dict[str, ContenderReport],
+    costs: dict[int, ModelCost],
+) -> list[OwnTime]:
+    cost = median_cost(list(costs.values()))
+    results = []
+    for name, report in reports.items():
+        if not report.contender.is_ours or report.skipped:
+            continue
+        untyped = baseline.get(name)
+        untyped_runs = {result.run: result for result in untyped.runs} if untyped else {}
+        round_ratios = []
+        for result in report.runs:
+            other = untyped_runs.get(result.run)
+            cost_then = costs.get(result.run)
+            if cost_then is None or other is None or result.failure or other.failure:
+                continue
+            if result.us_per_invocation and other.us_per_invocation:
+                own = result.us_per_invocation - cost_then.total_us
+                round_ratios.append(own / other.us_per_invocation)
+        results.append(
+            OwnTime(
+                name,
+                report.medians.get("us_per_invocation"),
+                cost.total_us if cost else None,
+                untyped.medians.get("us_per_invocation") if untyped else None,
+                round_ratios,
+                scenario.max_own_time_ratio or 0.0,
+            )
+        )
+    return results
+
+
+def format_own_times(scenario: Scenario, costs: dict[int, ModelCost], owns: list[OwnTime]) -> list[str]:
+    cost = median_cost(list(costs.values()))
+    if cost is None:
+        lines = ["model cost       not measured"]
+    else:
+        lines = [
+            f"model cost       validate_json {cost.validate_json_us:.2f} µs + dump_json "
+            f"{cost.dump_json_us:.2f} µs = {cost.total_us:.2f} µs/invocation "
+            f"(timeit, best of 5, median of {len(costs)} rounds)"
+        ]
+    width = max((len(own.contender) for own in owns), default=0)
+    for own in owns:
+        if own.own_us is None or own.untyped_us is None or own.typed_us is None or own.model_us is None:
+            lines.append(f"own time         {own.contender:<{width}}  not measured")
+            continue
+        lines.append(
+            f"own time         {own.contender:<{width}}  {scenario.name} {own.typed_us:.1f} - model "
+            f"{own.model_us:.1f} = {own.own_us:.1f} µs/invocation against untyped ({scenario.baseline}) "
+            f"{own.untyped_us:.1f}: {own.own_us - own.untyped_us:+.1f} µs, {_times(own.ratio_of_medians)}"
+        )
+        rounds = " ".join(_times(ratio) for ratio in own.round_ratios)
+        lines.append(
+            f"own time         {own.contender:<{width}}  round by round {rounds}: median {_times(own.ratio)}"
+        )
+    return lines
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1032,7 +1313,10 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--python", default=sys.executable, help="interpreter for the contenders (default: this one)"
     )
     parser.add_argument(
-        "--scenario", choices=sorted(SCENARIOS), default=HELLO.name, help="the workload (default hello)"
+        "--scenario",
+        choices=[*sorted(SCENARIOS), ALL],
+        default=HELLO.name,
+        help=f"the workload: {', '.join(sorted(SCENARIOS))}, or {ALL} of them in one run (default hello)",
     )
     parser.add_argument(
         "--contenders",
@@ -1058,35 +1342,101 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_arguments(argv)
-    scenario = SCENARIOS[args.scenario]
+    selected = list(SCENARIOS.values()) if args.scenario == ALL else [SCENARIOS[args.scenario]]
     try:
         python_version, importable = probe_interpreter(args.python)
     except (OSError, subprocess.SubprocessError, ValueError) as error:
         log(f"cannot run {args.python}: {error}")
         return 2
-    settings = Settings(args.python, python_version, scenario, args.invocations, args.warmup, args.timeout)
-    log(
-        f"scenario {scenario.name}: {scenario.description}; {args.invocations} invocations "
-        f"({args.warmup} warm-up) x {args.runs} runs with {args.python} (Python {python_version})"
-    )
-    report_list = select_contenders(args.contenders, scenario, importable)
-    run_benchmark(report_list, settings, args.runs, prime=not args.no_prime)
-    reports = {report.name: report for report in report_list}
-    checks = check_targets(reports)
+    settings = Settings(args.python, python_version, selected[0], args.invocations, args.warmup, args.timeout)
+    for scenario in selected:
+        log(
+            f"scenario {scenario.name}: {scenario.description}; {args.invocations} invocations "
+            f"({args.warmup} warm-up) x {args.runs} runs with {args.python} (Python {python_version})"
+        )
+    plans = plan(selected, args.contenders, importable)
+    for name, planned in plans.items():
+        if SCENARIOS[name] not in selected and planned:
+            contenders = ", ".join(report.name for report in planned)
+            log(f"scenario {name}: the untyped baseline, run by {contenders} in the same rounds")
 
-    runs = f"{args.runs} runs" if args.runs > 1 else "1 run"
-    print(
-        f"Scenario `{scenario.name}`: median of {runs} of {args.invocations} invocations per contender "
-        f"(µs/invocation over the last {args.invocations - args.warmup}); Python {python_version}, "
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs.\n"
+    # The model's cost is measured once per round, between the contenders' runs, for each typed
+    # scenario that a lambda-runtime contender runs.
+    model_costs: dict[str, dict[int, ModelCost]] = {
+        scenario.name: {}
+        for scenario in selected
+        if scenario.baseline and any(r.contender.is_ours for r in active_reports(plans[scenario.name]))
+    }
+
+    def measure_model_costs(run: int) -> None:
+        for name, samples in model_costs.items():
+            cost = measure_model_cost(args.python, SCENARIOS[name])
+            if cost is not None:
+                samples[run] = cost
+                log(
+                    f"run {run}/{args.runs} [{name}] model cost: validate_json "
+                    f"{cost.validate_json_us:.2f} µs, dump_json {cost.dump_json_us:.2f} µs"
+                )
+
+    run_benchmark(
+        interleaved(plans), settings, args.runs, prime=not args.no_prime, after_round=measure_model_costs
     )
-    print(markdown_table(reports))
-    notes = [*format_checks(checks), "", *format_overheads(reports), *format_mock_shares(reports)]
-    print("\n```text\n" + "\n".join(notes) + "\n```")
+
+    all_checks: list[TargetCheck] = []
+    documents: dict[str, dict[str, Any]] = {}
+    for index, scenario in enumerate(selected):
+        reports = {report.name: report for report in plans[scenario.name]}
+        checks = check_targets(reports) if scenario.runtime_targets else []
+        typed_notes: list[str] = []
+        extra: dict[str, Any] = {}
+        if scenario.baseline:
+            baseline = {report.name: report for report in plans.get(scenario.baseline, [])}
+            costs = model_costs.get(scenario.name, {})
+            cost = median_cost(list(costs.values()))
+            owns = own_times(scenario, reports, baseline, costs)
+            checks += [own.check(scenario.baseline) for own in owns]
+            typed_notes = [*format_own_times(scenario, costs, owns), ""]
+            extra = {
+                "model_cost": {
+                    "median": asdict(cost) if cost else None,
+                    "runs": {str(run): asdict(sample) for run, sample in costs.items()},
+                },
+                "baseline": {
+                    "scenario": scenario.baseline,
+                    "medians": {name: report.medians for name, report in baseline.items()},
+                },
+                "own_time": [
+                    asdict(own)
+                    | {"own_us": own.own_us, "ratio": own.ratio, "ratio_of_medians": own.ratio_of_medians}
+                    for own in owns
+                ],
+            }
+        all_checks += checks
+
+        runs = f"{args.runs} runs" if args.runs > 1 else "1 run"
+        if index:
+            print()
+        print(
+            f"Scenario `{scenario.name}`: median of {runs} of {args.invocations} invocations per contender "
+            f"(µs/invocation over the last {args.invocations - args.warmup}); Python {python_version}, "
+            f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs.\n"
+        )
+        print(markdown_table(reports))
+        notes = [
+            *format_checks(checks),
+            "",
+            *typed_notes,
+            *format_overheads(reports),
+            *format_mock_shares(reports),
+        ]
+        print("\n```text\n" + "\n".join(notes) + "\n```")
+        scenario_settings = replace(settings, scenario=scenario)
+        documents[scenario.name] = json_document(scenario_settings, args.runs, reports, checks) | extra
     if args.json:
-        write_json(args.json, settings, args.runs, reports, checks)
+        document = documents[selected[0].name] if len(selected) == 1 else {"scenarios": documents}
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
     # Under --check a target that could not be measured fails too: it was not shown to hold.
-    if args.check and (not checks or any(check.passed is not True for check in checks)):
+    if args.check and (not all_checks or any(check.passed is not True for check in all_checks)):
         return 1
     return 0
 

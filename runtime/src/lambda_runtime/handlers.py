@@ -68,14 +68,37 @@ def _needs_resolving(annotation: object) -> bool:
     return any(word not in _PLAIN_NAMES for word in words)
 
 
+def _resolve(function: Any, annotation: Any) -> Any:
+    """A string annotation the runtime needs (the event's, the result's), evaluated as
+    ``typing.get_type_hints`` would, but alone and with ``Annotated`` metadata kept.
+
+    Only these two are evaluated: the context's annotation, often imported for type checkers only
+    (``if TYPE_CHECKING:``), is never looked at. A name that does not exist at run time (imported under
+    ``TYPE_CHECKING`` too) cannot be validated against, so that side stays untyped, as under awslambdaric.
+    """
+    if not _needs_resolving(annotation):
+        return annotation
+    try:
+        return eval(annotation, getattr(function, "__globals__", None) or {})
+    except NameError:
+        return _MISSING
+    except Exception as error:
+        problem = f"{type(error).__name__}: {error}"
+        raise InitError(
+            "Runtime.HandlerSignatureError",
+            f"cannot resolve the annotation {annotation!r} of {function.__qualname__}: {problem}",
+        ) from None
+
+
 def is_model_type(annotation: object) -> bool:
-    """Whether ``annotation`` involves a type only pydantic can validate and serialise."""
+    """Whether ``annotation`` involves a type only pydantic can validate and serialise.
+
+    TypedDicts are not counted: they are the static type hints that handlers written for awslambdaric
+    use (``aws-lambda-typing``), and such a handler must run unchanged, without pydantic. A TypedDict is
+    validated when it is declared explicitly (``event_type=``, ``LambdaHandler[...]``).
+    """
     if isinstance(annotation, type):
-        return (
-            hasattr(annotation, "__pydantic_core_schema__")
-            or hasattr(annotation, "__dataclass_fields__")
-            or (issubclass(annotation, dict) and hasattr(annotation, "__total__"))  # a TypedDict
-        )
+        return hasattr(annotation, "__pydantic_core_schema__") or hasattr(annotation, "__dataclass_fields__")
     arguments: tuple[object, ...] = getattr(annotation, "__args__", None) or ()
     return any(is_model_type(argument) for argument in arguments)
 
@@ -126,21 +149,9 @@ class HandlerShape:
         if names:
             self.event_annotation = annotations.get(names[0], _MISSING)
         self.result_annotation = annotations.get("return", _MISSING)
-        if _needs_resolving(self.event_annotation) or _needs_resolving(self.result_annotation):
-            # ``from __future__ import annotations`` left names that may be model types: evaluate them.
-            import typing
-
-            try:
-                hints = typing.get_type_hints(function)
-            except Exception as error:
-                problem = f"{type(error).__name__}: {error}"
-                raise InitError(
-                    "Runtime.HandlerSignatureError",
-                    f"cannot resolve the annotations of {function.__qualname__}: {problem}",
-                ) from None
-            if names:
-                self.event_annotation = hints.get(names[0], _MISSING)
-            self.result_annotation = hints.get("return", _MISSING)
+        # ``from __future__ import annotations`` left names that may be model types: evaluate them.
+        self.event_annotation = _resolve(function, self.event_annotation)
+        self.result_annotation = _resolve(function, self.result_annotation)
         if self.result_annotation in (type(None), "None"):
             self.result_annotation = None  # ``-> None``, however it was spelt
         self.raw_event = _is_raw(self.event_annotation)
@@ -273,7 +284,7 @@ def _typed_invoke(
     from . import typed  # imports pydantic; raises InitError naming the extra when it is missing
 
     fallback = _raw_result if shape.raw_result else json_encoder()
-    return typed.build_invoke(function, event_type, output_type, fallback)
+    return typed.build_invoke(function, event_type, output_type, fallback, raw_event=shape.raw_event)
 
 
 def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:

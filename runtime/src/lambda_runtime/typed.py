@@ -57,15 +57,17 @@ def build_invoke(
     event_type: Any,
     output_type: Any,
     fallback_encode: Callable[[Any], bytes],
+    raw_event: bool = False,
 ) -> Invoke:
     """The ``invoke(payload, context) -> bytes`` of a typed handler.
 
     ``event_type`` / ``output_type`` are ``None`` when that side is not typed: the event is then
     decoded with the stdlib ``json`` module, and the result encoded by ``fallback_encode`` (models in an
     untyped result are still serialised by pydantic). ``output_type`` is :data:`NO_RESULT` for a
-    ``-> None`` handler, whose answer is always JSON ``null``.
+    ``-> None`` handler, whose answer is always JSON ``null``. ``raw_event`` (an untyped event annotated
+    ``bytes``) passes the payload through as it is.
     """
-    decode = _decoder(event_type)
+    decode = _decoder(event_type, raw_event)
     encode = _encoder(output_type, fallback_encode)
 
     def invoke(payload: bytes, context: LambdaContext) -> bytes:
@@ -74,7 +76,9 @@ def build_invoke(
     return invoke
 
 
-def _decoder(event_type: Any) -> Callable[[bytes], Any]:
+def _decoder(event_type: Any, raw_event: bool = False) -> Callable[[bytes], Any]:
+    if event_type is None and raw_event:
+        return _as_is  # ``event: bytes``: the payload as it came
     if event_type is None:
         import json
 
@@ -100,6 +104,10 @@ def _decoder(event_type: Any) -> Callable[[bytes], Any]:
             raise ValidationError(describe_validation_error(error)) from None
 
     return decode_typed
+
+
+def _as_is(payload: bytes) -> bytes:
+    return payload
 
 
 def _encoder(output_type: Any, fallback_encode: Callable[[Any], bytes]) -> Callable[[Any], bytes]:
