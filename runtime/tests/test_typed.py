@@ -714,3 +714,17 @@ def test_the_blocker_really_blocks(without_pydantic: dict[str, str]) -> None:
         check=False,
     )
     assert finished.returncode == 1 and "No module named 'pydantic'" in finished.stderr
+
+
+def test_an_untyped_handler_may_return_models_and_dataclasses(serve: "Serve") -> None:
+    """No annotations, so no validation; but a model or dataclass in the result is still serialised
+    (the model by alias), rather than failing as something the json module cannot encode."""
+
+    def handler(event, context):
+        return {"welcome": Welcome(customer_id="c-1", greeting_text="hi"), "point": Point(3, 4)}
+
+    [result] = serve(handler, {})
+    assert result.json() == {
+        "welcome": {"customerId": "c-1", "greetingText": "hi"},
+        "point": {"x": 3, "y": 4},
+    }

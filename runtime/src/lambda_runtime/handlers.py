@@ -342,11 +342,19 @@ def _raw_result(result: Any) -> bytes:
 
 
 def _encode_default(value: Any) -> Any:
-    """JSON for the types handlers commonly return that ``json`` refuses (DynamoDB's Decimal)."""
+    """JSON for the types handlers commonly return that ``json`` refuses: DynamoDB's Decimal, sets,
+    and models or dataclasses returned by a handler that declared no types (dumped by alias)."""
     if type(value).__name__ == "Decimal":
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
+    model_dump = getattr(value, "model_dump", None)
+    if callable(model_dump):
+        return model_dump(mode="json", by_alias=True)
+    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
+        import dataclasses
+
+        return dataclasses.asdict(value)
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 

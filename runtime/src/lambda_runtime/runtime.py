@@ -7,7 +7,6 @@ before the first /next; logging is loaded only when a record is actually written
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 
@@ -190,6 +189,8 @@ class LambdaRuntime:
             self._run_at(server.address, interrupted=0)
         finally:
             # A second Ctrl-C cuts the wait short: the server's thread is a daemon, it goes with the process.
+            import contextlib  # here: on Lambda this path never runs, and start-up should not pay for it
+
             with contextlib.suppress(KeyboardInterrupt):
                 server.stop()
 
