@@ -75,6 +75,8 @@ def demo(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """The benchmark: this runtime against awslambdaric and a raw-socket floor, in one run."""
+    """The benchmarks: this runtime against awslambdaric and a raw-socket floor, in one run (both
+    scenarios: the echo and its typed form); then streaming throughput against a raw-socket floor."""
     session.install("-e", f"{RUNTIME}[json]", "awslambdaric")
-    session.run("python", str(ROOT / "scripts" / "bench.py"), *session.posargs)
+    session.run("python", str(ROOT / "scripts" / "bench.py"), "--scenario", "all", *session.posargs)
+    session.run("python", str(ROOT / "scripts" / "bench_streaming.py"))
