@@ -152,6 +152,21 @@ def test_a_self_referencing_result_is_a_marshal_error(serve: Serve) -> None:
     assert error_of(result)["errorType"] == "Runtime.MarshalError"
 
 
+def test_a_container_that_failed_to_encode_encodes_once_fixed(serve: Serve) -> None:
+    """The encoder remembers which containers it is inside of (to spot circular references): a failure
+    half-way must not leave the same list, fixed, looking circular next time."""
+    shared: list[object] = [{"inner": [object()]}]
+
+    def handler(event: Any, context: Any) -> object:
+        if event == "fix":
+            shared[0]["inner"][0] = "fixed"  # type: ignore[index]
+        return shared
+
+    bad, good = serve(handler, "break", "fix")
+    assert error_of(bad)["errorType"] == "Runtime.MarshalError"
+    assert (good.is_error, good.json()) == (False, [{"inner": ["fixed"]}])
+
+
 def test_a_bytes_annotated_handler_returning_something_else_is_a_marshal_error(serve: Serve) -> None:
     def handler(event: bytes, context: Any) -> bytes:
         return 42  # type: ignore[return-value]

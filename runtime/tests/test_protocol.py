@@ -494,3 +494,104 @@ def test_error_body_is_valid_ascii_json_for_any_text(error_type: str, message: s
 def test_error_body_for_a_huge_message() -> None:
     message = "\u2603\ud800\x00\n" * 250_000
     assert json.loads(protocol.error_body("MemoryHog", message))["errorMessage"] == message
+
+
+# --- the hot loop's fast paths: the same answers as the general parser, or None -------------------
+
+CANONICAL_NAMES = {
+    "lambda-runtime-aws-request-id": "Lambda-Runtime-Aws-Request-Id",
+    "lambda-runtime-deadline-ms": "Lambda-Runtime-Deadline-Ms",
+    "lambda-runtime-invoked-function-arn": "Lambda-Runtime-Invoked-Function-Arn",
+    "lambda-runtime-trace-id": "Lambda-Runtime-Trace-Id",
+    "lambda-runtime-client-context": "Lambda-Runtime-Client-Context",
+    "lambda-runtime-cognito-identity": "Lambda-Runtime-Cognito-Identity",
+    "lambda-runtime-aws-tenant-id": "Lambda-Runtime-Aws-Tenant-Id",
+    "lambda-runtime-invocation-id": "Lambda-Runtime-Invocation-Id",
+}
+
+
+def next_message(headers: dict[str, str], body: bytes = b'{"a": 1}', status: bytes = b"200 OK") -> bytes:
+    lines = [f"{name}: {value}" for name, value in headers.items()]
+    head = "\r\n".join(["Content-Type: application/json", *lines, f"Content-Length: {len(body)}"])
+    return b"HTTP/1.1 " + status + b"\r\n" + head.encode("latin-1") + b"\r\n\r\n" + body
+
+
+def slow_invocation(data: bytes) -> protocol.Invocation:
+    response = protocol.parse_complete_response(data)
+    assert response is not None
+    return protocol.invocation_from_next(response.headers, response.body)
+
+
+def fields(invocation: protocol.Invocation) -> dict[str, object]:
+    return {name: getattr(invocation, name) for name in protocol.Invocation.__slots__}
+
+
+@pytest.mark.parametrize("present", [list(CANONICAL_NAMES), ["lambda-runtime-aws-request-id"]])
+def test_the_fast_next_parse_gives_what_the_general_one_gives(present: list[str]) -> None:
+    data = next_message({CANONICAL_NAMES[name]: EVERY_HEADER[name] for name in present})
+    fast = protocol.parse_next_response(data)
+    assert fast is not None
+    assert fields(fast) == fields(slow_invocation(data))
+    assert fast.event == b'{"a": 1}'
+
+
+REQUEST_ID = {"Lambda-Runtime-Aws-Request-Id": "8476a536-e9f4-11e8-9739-2dfe598c3fcd"}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(next_message({"lambda-runtime-aws-request-id": "r1"}), id="lower-case-names"),
+        pytest.param(next_message({**REQUEST_ID, "Connection": "close"}), id="connection-close"),
+        pytest.param(
+            next_message({**REQUEST_ID, "X-Twice": "1"}).replace(b"X-Twice: 1", b"X-Twice: 1\r\nX-Twice: 2"),
+            id="repeated-header",
+        ),
+        pytest.param(
+            next_message({**REQUEST_ID, "X-Tight": "1"}).replace(b"X-Tight: 1", b"X-Tight:1"),
+            id="no-space-after-colon",
+        ),
+        pytest.param(next_message({"Lambda-Runtime-Deadline-Ms": "1"}), id="no-request-id"),
+        pytest.param(next_message({"Lambda-Runtime-Aws-Request-Id": "a b/../c"}), id="unsafe-request-id"),
+        pytest.param(next_message({**REQUEST_ID, "Lambda-Runtime-Deadline-Ms": "soon"}), id="bad-deadline"),
+        pytest.param(
+            next_message({**REQUEST_ID, "Lambda-Runtime-Invocation-Id": "x y"}), id="bad-invocation-id"
+        ),
+        pytest.param(next_message(REQUEST_ID)[:-1], id="body-cut-short"),
+        pytest.param(next_message(REQUEST_ID) + b"HTTP/1.1 202", id="more-than-one-response"),
+        pytest.param(next_message(REQUEST_ID, status=b"500 Internal Server Error"), id="status-500"),
+        pytest.param(
+            next_message(REQUEST_ID).replace(b"Content-Length: 8", b"Transfer-Encoding: chunked"),
+            id="chunked",
+        ),
+        pytest.param(next_message(REQUEST_ID).replace(b"HTTP/1.1", b"HTTP/1.0"), id="http-1.0"),
+    ],
+)
+def test_anything_unusual_is_left_to_the_general_parser(data: bytes) -> None:
+    assert protocol.parse_next_response(data) is None
+
+
+ACCEPTED = (
+    b'HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n{"status":"OK"}\n'
+)
+
+
+def test_a_plain_202_is_recognised_fast() -> None:
+    assert protocol.is_plain_accepted(ACCEPTED)
+    assert protocol.is_plain_accepted(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ACCEPTED.replace(b"202 Accepted", b"200 OK"),
+        ACCEPTED.replace(b"202 Accepted", b"410 Gone"),
+        ACCEPTED.replace(b"Content-Type", b"Connection: close\r\nContent-Type"),
+        ACCEPTED.replace(b"Content-Length: 16", b"content-length: 16"),
+        ACCEPTED.replace(b"Content-Length: 16", b"Transfer-Encoding: chunked"),
+        ACCEPTED[:-3],
+        ACCEPTED + b"HTTP/1.1 ",
+    ],
+)
+def test_anything_but_a_plain_202_is_left_to_the_general_parser(data: bytes) -> None:
+    assert not protocol.is_plain_accepted(data)

@@ -23,6 +23,7 @@ from .errors import InitError, MarshalError, UnmarshalError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from types import ModuleType
     from typing import Any
 
     from .context import LambdaContext
@@ -315,7 +316,7 @@ def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
     import json  # the codec's own import: kept off the path to the first /next
 
     # Lambda payloads are UTF-8: decoding them directly skips json.loads' encoding detection.
-    decode = json.JSONDecoder().decode
+    decode = _json_decoder(json)
 
     def invoke_json(payload: bytes, context: LambdaContext) -> bytes:
         try:
@@ -358,12 +359,56 @@ def _encode_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+def _json_decoder(json: ModuleType) -> Callable[[str], Any]:
+    """``JSONDecoder().decode``, minus its two whitespace regex matches for a document that has none."""
+    decoder = json.JSONDecoder()
+    scan_once, full_decode = decoder.scan_once, decoder.decode
+
+    def decode(text: str) -> Any:
+        try:
+            value, end = scan_once(text, 0)
+        except StopIteration:  # leading whitespace, or not JSON: the full decoder decides and explains
+            return full_decode(text)
+        return value if end == len(text) else full_decode(text)
+
+    return decode
+
+
+def _compact_encoder(json: ModuleType, ensure_ascii: bool) -> Callable[[Any], str]:
+    """``JSONEncoder(separators=(",", ":"), default=_encode_default).encode``, with the C encoder built
+    once instead of at every call (where the C accelerator exists and takes the known arguments)."""
+    standard: Callable[[Any], str] = json.JSONEncoder(
+        ensure_ascii=ensure_ascii, separators=(",", ":"), default=_encode_default
+    ).encode
+    module = json.encoder
+    make = getattr(module, "c_make_encoder", None)
+    if make is None:
+        return standard
+    markers: dict[int, Any] = {}  # what the encoder is inside of, to detect circular references
+    escape = module.encode_basestring_ascii if ensure_ascii else module.encode_basestring
+    try:
+        iterencode = make(markers, _encode_default, escape, None, ":", ",", False, False, True)
+    except TypeError:  # another Python's accelerator, with another signature
+        return standard
+
+    def encode(value: Any) -> str:
+        try:
+            return "".join(iterencode(value, 0))
+        except BaseException:
+            markers.clear()  # an error leaves the entries of the containers it was inside of
+            raise
+
+    # What the standard encoder writes for this, spelled out: the accelerator must agree.
+    expected = '{"a":[1,2.5,null,true,"\\u00e9"]}' if ensure_ascii else '{"a":[1,2.5,null,true,"\u00e9"]}'
+    return encode if encode({"a": [1, 2.5, None, True, "\u00e9"]}) == expected else standard
+
+
 def json_encoder() -> Callable[[Any], bytes]:
     """Encode a result as JSON bytes; bytes results pass through raw."""
     import json
 
-    compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_encode_default).encode
-    ascii_only = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=_encode_default).encode
+    compact = _compact_encoder(json, ensure_ascii=False)
+    ascii_only = _compact_encoder(json, ensure_ascii=True)
 
     def encode(result: Any) -> bytes:
         if type(result) is bytes:

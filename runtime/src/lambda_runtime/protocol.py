@@ -358,6 +358,74 @@ def parse_complete_response(data: bytes) -> Response | None:
     return Response(int(code), None, data[end + 4 :], True, head)
 
 
+# --- fast paths for the hot loop ------------------------------------------------------------------
+# The Runtime API is a fixed peer that answers each request with one small, complete response whose
+# header names are in canonical form. These parse exactly that, in a few C-level string operations, and
+# return None for anything else, which then goes through parse_complete_response and ResponseParser:
+# the result is the same either way, only the cost differs.
+
+
+def parse_next_response(data: bytes) -> Invocation | None:
+    """A whole ``200`` answer to ``GET /next`` (canonical header names, ``Content-Length`` framing, no
+    ``Connection`` or ``Transfer-Encoding``) as an :class:`Invocation`; ``None`` for anything else."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or not data.startswith(b"HTTP/1.1 200 "):
+        return None
+    text = data[:end].decode("latin-1")
+    if "onnection:" in text or "ransfer-" in text:
+        return None
+    lines = text.split("\r\n")
+    del lines[0]
+    try:
+        headers = dict([line.split(": ", 1) for line in lines])  # a list: faster than a generator here
+    except ValueError:  # a line without ": "
+        return None
+    length = headers.get("Content-Length")
+    request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
+    if (
+        len(headers) != len(lines)  # a repeated header
+        or request_id is None
+        or length is None
+        or not length.isdigit()
+        or int(length) != len(data) - end - 4
+        or not _ID_CHARS.issuperset(request_id)
+        or len(request_id) > 256
+    ):
+        return None
+    deadline = headers.get("Lambda-Runtime-Deadline-Ms")
+    if deadline is not None and not deadline.isdigit():
+        return None
+    invocation_id = headers.get("Lambda-Runtime-Invocation-Id")
+    if invocation_id is not None and (not _ID_CHARS.issuperset(invocation_id) or len(invocation_id) > 256):
+        return None
+    return Invocation(
+        request_id,
+        data[end + 4 :],
+        None if deadline is None else int(deadline),
+        headers.get("Lambda-Runtime-Invoked-Function-Arn"),
+        headers.get("Lambda-Runtime-Trace-Id"),
+        headers.get("Lambda-Runtime-Client-Context"),
+        headers.get("Lambda-Runtime-Cognito-Identity"),
+        headers.get("Lambda-Runtime-Aws-Tenant-Id"),
+        invocation_id,
+    )
+
+
+def is_plain_accepted(data: bytes) -> bool:
+    """Whether ``data`` is exactly one whole ``202 Accepted`` that keeps the connection open
+    (canonical ``Content-Length`` framing, no ``Connection`` or ``Transfer-Encoding``)."""
+    end = data.find(b"\r\n\r\n")
+    if end < 0 or not data.startswith(b"HTTP/1.1 202 "):
+        return False
+    head = data[:end]
+    start = head.find(b"\r\nContent-Length: ")
+    if start < 0 or b"onnection:" in head or b"ransfer-" in head:
+        return False
+    line_end = head.find(b"\r\n", start + 18)
+    length = head[start + 18 : line_end if line_end >= 0 else end]
+    return length.isdigit() and int(length) == len(data) - end - 4
+
+
 class ResponseParser:
     """Turns the bytes of one connection into :class:`Response` objects, as h11 does for a client.
 

@@ -16,8 +16,17 @@ from .protocol import (
     RequestEncoder,
     Response,
     ResponseParser,
+    is_plain_accepted,
     parse_complete_response,
+    parse_next_response,
 )
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    # Turns one recv's bytes into the caller's result when they are the common, simple answer.
+    QuickParse = Callable[[bytes], "Response | Invocation | None"]
 
 # Below glibc's mmap threshold (128 KiB): a larger read buffer costs an mmap/munmap pair per recv, which
 # was most of the runtime's time per invocation. Large bodies are read in bigger steps (bytes_wanted).
@@ -25,6 +34,13 @@ _RECV_SIZE = 64 * 1024
 _LARGE_RECV_SIZE = 1024 * 1024
 # Bodies above this are sent as a second buffer instead of being copied behind the head.
 _COPY_LIMIT = 64 * 1024
+
+# What a plain 202 reads as; nothing of it but the status is ever used.
+_ACCEPTED = Response(202, {}, b"", True)
+
+
+def _quick_accepted(data: bytes) -> Response | None:
+    return _ACCEPTED if is_plain_accepted(data) else None
 
 
 class RuntimeAPIError(Exception):
@@ -115,8 +131,14 @@ class RuntimeClient:
         if sock is not None:
             sock.close()
 
-    def _exchange(self, request: bytes, body: bytes = b"", retry_if_stale: bool = False) -> Response:
-        """Send one request and read its response, keeping the connection for the next one."""
+    def _exchange(
+        self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, quick: QuickParse | None = None
+    ) -> Response | Invocation:
+        """Send one request and read its response, keeping the connection for the next one.
+
+        ``quick`` may turn a simple, complete answer straight into the caller's result (see
+        ``protocol.parse_next_response``); anything else comes back as a :class:`Response`.
+        """
         sock = self._sock or self._connect()
         reused = self._reused
         self._received_any = False
@@ -126,7 +148,7 @@ class RuntimeClient:
                 sock.sendall(body)
             else:
                 sock.sendall(request + body if body else request)
-            response = self._read_response(sock)
+            response = self._read_response(sock, quick)
         except (_StaleConnection, BrokenPipeError, ConnectionResetError) as error:
             # Nothing of an answer arrived: if this connection had served a request before, the peer
             # may have closed it while idle. Only then, and only for /next, is a retry safe.
@@ -134,7 +156,7 @@ class RuntimeClient:
             if isinstance(error, ConnectionResetError) and self._received_any:
                 raise ConnectionLost(f"the connection to the Runtime API failed: {error}") from None
             if retry_if_stale and reused:
-                return self._exchange(request, body, retry_if_stale=False)
+                return self._exchange(request, body, retry_if_stale=False, quick=quick)
             raise ConnectionLost(f"the Runtime API at {self.address} closed the connection") from None
         except OSError as error:
             self.close()
@@ -142,7 +164,10 @@ class RuntimeClient:
         except ProtocolError:
             self.close()
             raise
-        self._keep_or_close(response)
+        if type(response) is Response:
+            self._keep_or_close(response)
+        else:  # a quick parse accepts only answers that keep the connection open
+            self._reused = True
         return response
 
     def _keep_or_close(self, response: Response) -> None:
@@ -152,7 +177,7 @@ class RuntimeClient:
         else:
             self.close()
 
-    def _read_response(self, sock: socket.socket) -> Response:
+    def _read_response(self, sock: socket.socket, quick: QuickParse | None = None) -> Response | Invocation:
         parser = self._parser
         self._received_any = False
         if parser.idle:
@@ -160,6 +185,10 @@ class RuntimeClient:
             if not data:
                 raise _StaleConnection
             self._received_any = True
+            if quick is not None:
+                result = quick(data)
+                if result is not None:
+                    return result
             response = parse_complete_response(data)
             if response is not None:
                 return response
@@ -182,7 +211,10 @@ class RuntimeClient:
 
     def next(self) -> Invocation:
         """Block until the next invocation arrives (``GET /next``)."""
-        response = self._exchange(self._next_request, retry_if_stale=True)
+        response = self._exchange(self._next_request, retry_if_stale=True, quick=parse_next_response)
+        if type(response) is Invocation:
+            return response
+        assert isinstance(response, Response)
         if response.status != 200:
             raise RuntimeAPIError(
                 f"the Runtime API answered /next with {response.status}: {response.body[:200]!r}"
@@ -196,7 +228,7 @@ class RuntimeClient:
         head = self._encoder.response_head(
             invocation.request_id, len(body), invocation.invocation_id, content_type
         )
-        self._check_accepted(self._exchange(head, body), "response")
+        self._check_accepted(self._exchange(head, body, quick=_quick_accepted), "response")
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
         """Post an invocation error; ``error_type`` is the errorType (the header is derived from it)."""
@@ -237,6 +269,7 @@ class RuntimeClient:
         except ProtocolError:
             self.close()
             raise
+        assert isinstance(response, Response)  # no quick parse was asked for
         self._keep_or_close(response)
         self._check_accepted(response, "streamed response")
 
@@ -244,7 +277,8 @@ class RuntimeClient:
         return self._encoder.stream_head(invocation.request_id, invocation.invocation_id, content_type)
 
     @staticmethod
-    def _check_accepted(response: Response, what: str) -> None:
+    def _check_accepted(response: Response | Invocation, what: str) -> None:
+        assert isinstance(response, Response)  # only /next has a quick parse into an Invocation
         status = response.status
         if status == 202 or status == 200:
             return
