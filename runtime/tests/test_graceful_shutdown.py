@@ -404,3 +404,32 @@ def test_without_the_extra_sigterm_keeps_its_default_meaning(tmp_path: Path) -> 
         assert api.wait_for(request_id, timeout=PROCESS_TIMEOUT).json() == {"plain": True}
         code, _ = stop(process, signal.SIGTERM)
     assert code == -signal.SIGTERM
+
+
+def test_a_second_ctrl_c_interrupts_a_slow_invocation_but_not_the_hooks(fresh_lifecycle: Lifecycle) -> None:
+    from lambda_runtime.lifecycle.signals import STOP_SIGNALS, install_stop_signals
+
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    try:
+        assert install_stop_signals(fresh_lifecycle)  # pytest runs tests on the main thread
+        stop = signal.getsignal(signal.SIGINT)
+        assert callable(stop)
+        stop(signal.SIGINT, None)  # the first: a stop request, the invocation in flight goes on
+        assert fresh_lifecycle.stop_requested
+        with pytest.raises(KeyboardInterrupt):
+            stop(signal.SIGINT, None)  # the second: do not wait for it
+        fresh_lifecycle.shut_down()
+        stop(signal.SIGINT, None)  # once the hooks run, signals change nothing
+        stop(signal.SIGTERM, None)
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    assert not install_stop_signals_off_the_main_thread(fresh_lifecycle)
+
+
+def install_stop_signals_off_the_main_thread(target: Lifecycle) -> bool:
+    from lambda_runtime.lifecycle.signals import install_stop_signals
+
+    installed: list[bool] = []
+    run_off_the_main_thread(lambda: installed.append(install_stop_signals(target)))
+    return installed[0]

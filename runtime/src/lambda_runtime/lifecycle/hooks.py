@@ -140,6 +140,11 @@ class Lifecycle:
         """True once something (SIGTERM, SIGINT) asked the runtime to stop."""
         return self._stop_requested
 
+    @property
+    def shutdown_started(self) -> bool:
+        """True once :meth:`shut_down` has begun (the hooks are running, or have run)."""
+        return self._shut_down
+
     def request_stop(self, reason: str = "a stop request") -> None:
         """Ask the runtime to stop fetching; the invocation in flight, if any, still finishes.
 

@@ -21,8 +21,9 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 def install_stop_signals(lifecycle: Lifecycle) -> bool:
     """Make SIGTERM (what Lambda sends) and SIGINT (Ctrl-C) stop ``lifecycle`` gracefully.
 
-    A second SIGINT while the runtime is already stopping raises ``KeyboardInterrupt``, for someone who
-    does not want to wait for a slow invocation. Returns False, installing nothing, off the main thread,
+    A second SIGINT while an invocation is still finishing raises ``KeyboardInterrupt``, for someone who
+    does not want to wait for a slow invocation; once the shutdown hooks run, further signals are ignored
+    (the budget bounds them). Returns False, installing nothing, off the main thread,
     where Python cannot install signal handlers (the thread that owns the loop must then be told to stop
     through ``lifecycle.request_stop``).
     """
@@ -30,6 +31,8 @@ def install_stop_signals(lifecycle: Lifecycle) -> bool:
         return False
 
     def stop(signum: int, frame: object) -> None:
+        if lifecycle.shutdown_started:
+            return
         if signum == signal.SIGINT and lifecycle.stop_requested:
             raise KeyboardInterrupt
         lifecycle.request_stop(signal.Signals(signum).name)
