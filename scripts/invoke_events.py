@@ -6,7 +6,9 @@ It starts ``python -m lambda_runtime serve app.handler`` in the example's direct
 POSTs every ``events/<name>.json`` to ``/invoke`` with httpx, and compares the answer with the
 expectation kept beside the event: ``<name>.expected.json`` (the body, compared as JSON, and a success
 status) or ``<name>.expected.txt`` (the body text as the client receives it, streamed responses
-included). It exits non-zero, saying which event and how, when any answer differs or an expectation
+included). An optional ``<name>.headers.json`` (a JSON object of header names to values) adds headers
+to that event's request, e.g. ``{"X-Amz-Tenant-Id": "blue"}`` to invoke as a tenant, as Lambda's Invoke
+API takes it. It exits non-zero, saying which event and how, when any answer differs or an expectation
 is missing. Run it with the example's own interpreter (its venv has lambda-runtime and h11).
 """
 
@@ -72,7 +74,9 @@ def check_event(client: httpx.Client, url: str, event: Path) -> str | None:
     """Invoke with ``event``; the problem with the answer, or None when it is as expected."""
     expected_json = event.with_name(f"{event.stem}.expected.json")
     expected_text = event.with_name(f"{event.stem}.expected.txt")
-    response = client.post(url, content=event.read_bytes())
+    headers_file = event.with_name(f"{event.stem}.headers.json")
+    headers = json.loads(headers_file.read_bytes()) if headers_file.exists() else {}
+    response = client.post(url, content=event.read_bytes(), headers=headers)
     if expected_json.exists():
         if response.status_code != 200 or "x-amz-function-error" in response.headers:
             return f"expected success, got {response.status_code}: {response.text[:300]}"
@@ -96,7 +100,11 @@ def main() -> int:
     args = parser.parse_args()
     example: Path = args.example.resolve()
     env = dict(item.split("=", 1) for item in args.env)
-    events = sorted(path for path in (example / "events").glob("*.json") if ".expected." not in path.name)
+    events = sorted(
+        path
+        for path in (example / "events").glob("*.json")
+        if ".expected." not in path.name and not path.name.endswith(".headers.json")
+    )
     if not events:
         print(f"{example.name}: no events/*.json to invoke")
         return 1

@@ -105,3 +105,19 @@ def test_serving_a_handler_loads_only_what_it_needs(source: str, expected: list[
     # What the needed modules import themselves (asyncio brings inspect, ssl, typing...) is needed too.
     needed = loaded_after(f"import {', '.join(expected)}") & set(HEAVY) if expected else set()
     assert set(loaded) == needed
+
+
+def test_the_lifecycle_extra_costs_nothing_when_unused(tmp_path: Path) -> None:
+    """No hook registered and no LAMBDA_SHUTDOWN_EXTENSION: neither the extra nor signal is loaded, and
+    SIGTERM keeps its default meaning (see test_graceful_shutdown.py)."""
+    (tmp_path / "probe.py").write_text(
+        "import sys\n"
+        "def handler(event, context):\n"
+        "    return sorted(name for name in ('lambda_runtime.lifecycle', 'signal', 'threading')"
+        " if name in sys.modules)\n"
+    )
+    [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20)
+    assert result.json() == []
+    env = {"LAMBDA_SHUTDOWN_EXTENSION": "1"}
+    [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20, env=env)
+    assert result.json() == ["lambda_runtime.lifecycle", "signal", "threading"]

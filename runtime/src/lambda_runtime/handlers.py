@@ -288,10 +288,25 @@ def _typed_invoke(
     return typed.build_invoke(function, event_type, output_type, fallback, raw_event=shape.raw_event)
 
 
-def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
-    import asyncio  # only for async handlers: it costs tens of milliseconds of cold start
+_event_loop: Any = None
 
-    loop = asyncio.new_event_loop()
+
+def event_loop() -> Any:
+    """The event loop that runs ``async def`` handlers (and the lifecycle extra's async hooks).
+
+    One per process, created on first use: a client or pool that an async init hook opens is bound to
+    the loop it was opened on, so the handler that uses it must run on that same loop.
+    """
+    global _event_loop
+    if _event_loop is None:
+        import asyncio  # only for async handlers: it costs tens of milliseconds of cold start
+
+        _event_loop = asyncio.new_event_loop()
+    return _event_loop
+
+
+def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
+    loop = event_loop()
     run = loop.run_until_complete
 
     def call(*arguments: Any) -> Any:

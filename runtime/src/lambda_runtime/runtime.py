@@ -21,10 +21,14 @@ from .transport import RejectedResponse, RuntimeAPIError, RuntimeClient, StaleIn
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import logging
+    from collections.abc import Callable
     from types import ModuleType
-    from typing import Any
+    from typing import Any, TypeVar
 
+    from .lifecycle import Lifecycle
     from .local import LocalConfig
+
+    Hook = TypeVar("Hook", bound=Callable[[], Any])
 
 # Lambda sets this; anything but on-demand means the environment is initialised ahead of the first
 # invocation, so init should do the work the first invocation would otherwise pay for.
@@ -125,6 +129,8 @@ class LambdaRuntime:
     """
 
     _claimed = False
+    # Set during init when the lifecycle extra is in use (see _start_lifecycle); None costs the loop nothing.
+    _lifecycle: Lifecycle | None = None
 
     def __init__(
         self,
@@ -145,6 +151,26 @@ class LambdaRuntime:
         self._max_stream_bytes = max_stream_bytes
         self._event_type = event_type
         self._output_type = output_type
+
+    def on_init(self, hook: Hook) -> Hook:
+        """Run ``hook()`` (sync or ``async``) once during init, before the first invocation; a decorator.
+
+        See :func:`lambda_runtime.lifecycle.on_init` (the ``lifecycle`` extra).
+        """
+        from .lifecycle import on_init
+
+        return on_init(hook)
+
+    def on_shutdown(self, hook: Hook) -> Hook:
+        """Run ``hook()`` (sync or ``async``) when the runtime stops on SIGTERM, SIGINT or
+        ``MAX_INVOCATIONS``, within the shutdown budget (500 ms by default); a decorator.
+
+        See :func:`lambda_runtime.lifecycle.on_shutdown` (the ``lifecycle`` extra). On Lambda, SIGTERM
+        arrives only when an extension is registered: set ``LAMBDA_SHUTDOWN_EXTENSION=1``.
+        """
+        from .lifecycle import on_shutdown
+
+        return on_shutdown(hook)
 
     def run(self) -> None:
         """Serve invocations until ``MAX_INVOCATIONS`` is reached or the Runtime API goes away.
@@ -227,6 +253,9 @@ class LambdaRuntime:
             adapted = adapt(handler, self._event_type, self._output_type)
             if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _PREINITIALISED:
                 adapted.prepare()
+            # The handler's module has been imported: it may have registered lifecycle hooks.
+            if f"{__package__}.lifecycle" in sys.modules or environ.get("LAMBDA_SHUTDOWN_EXTENSION"):
+                self._start_lifecycle(client.address)
         except InitError as error:
             self._report_init_error(client, error.error_type, str(error), error.stack_trace)
             raise SystemExit(1) from None
@@ -236,6 +265,14 @@ class LambdaRuntime:
             self._report_init_error(client, type(error).__name__, str(error), user_stack_trace(error))
             raise SystemExit(1) from None
         return adapted
+
+    def _start_lifecycle(self, address: str) -> None:
+        from . import lifecycle
+
+        try:
+            self._lifecycle = lifecycle.start(address)
+        except ValueError as error:
+            raise InitError("Runtime.InvalidConfiguration", str(error)) from None
 
     @staticmethod
     def _report_init_error(client: RuntimeClient, error_type: str, message: str, stack: list[str]) -> None:
@@ -252,6 +289,10 @@ class LambdaRuntime:
         set_context = current_context.set
         from_invocation = LambdaContext.from_invocation
         next_invocation = client.next
+        lifecycle = self._lifecycle
+        if lifecycle is not None:
+            # Checks for a stop request before each /next, and cuts a waiting /next short on SIGTERM.
+            next_invocation = lifecycle.guard_next(next_invocation)
         invoke = self._invoke_streaming if adapted.streaming else self._invoke_buffered
         trace_events = self._trace_events(environ)
         served = 0
@@ -270,6 +311,8 @@ class LambdaRuntime:
             invoke(client, adapted, invocation, context)
             # Records logged between invocations (and the runtime's own last words) belong to none.
             set_context(None)
+        if lifecycle is not None:
+            lifecycle.shut_down()
 
     def _invoke_buffered(
         self, client: RuntimeClient, adapted: AdaptedHandler, invocation: Invocation, context: LambdaContext

@@ -131,6 +131,9 @@ class RuntimeAPIServer:
       init error posts; :meth:`wait_for` waits for a request id's result.
     * ``response_status`` (request id -> status) makes the server answer that invocation's response or
       error with another status, e.g. 410 for a timed-out invocation.
+    * It plays the Extensions API too: ``extensions`` lists the ``(name, events)`` of each registered
+      extension, and an extension's ``/extension/event/next`` waits until the server closes (it sends no
+      event); ``extension_waits`` counts those requests.
     """
 
     def __init__(self, next_timeout: float = 30.0) -> None:
@@ -140,6 +143,9 @@ class RuntimeAPIServer:
         self.init_errors: list[InvocationResult] = []
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.response_status: dict[str, int] = {}
+        self.extensions: list[tuple[str, list[str]]] = []
+        self.extension_waits = 0
+        self._extension_ids: set[str] = set()
         self._events: deque[_PendingEvent] = deque()
         self._condition = threading.Condition()
         self._closed = False
@@ -233,6 +239,31 @@ class RuntimeAPIServer:
                 self._condition.wait(min(remaining, 0.5))
             return self._events.popleft()
 
+    def _register_extension(self, name: str, body: bytes) -> str | None:
+        try:
+            events = json.loads(body or b"{}").get("events", [])
+        except (ValueError, AttributeError):
+            return None
+        if not name or not isinstance(events, list) or not set(events) <= set(protocol.EXTENSION_EVENTS):
+            return None
+        identifier = str(uuid.uuid4())
+        with self._condition:
+            self.extensions.append((name, events))
+            self._extension_ids.add(identifier)
+            self._condition.notify_all()
+        return identifier
+
+    def _wait_as_extension(self, identifier: str) -> bool:
+        """Hold an extension's ``/event/next`` until the server closes; False for an unknown identifier."""
+        with self._condition:
+            if identifier not in self._extension_ids:
+                return False
+            self.extension_waits += 1
+            self._condition.notify_all()
+            while not self._closed:
+                self._condition.wait(0.5)
+        return True
+
     def _record(self, result: InvocationResult, init_error: bool) -> int:
         with self._condition:
             if init_error:
@@ -277,15 +308,27 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
             return b"".join(parts), trailers
 
         def _reply(self, status: int, body: bytes = b"", headers: Mapping[str, str] | None = None) -> None:
-            self.send_response(status)
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            try:
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the runtime went away (it exited, or was stopped)
 
         def do_GET(self) -> None:
-            api.requests.append(("GET", self.path, self._headers()))
+            headers = self._headers()
+            api.requests.append(("GET", self.path, headers))
+            if self.path == protocol.EXTENSION_NEXT_PATH:
+                identifier = headers.get(protocol.EXTENSION_IDENTIFIER_HEADER, "")
+                if not api._wait_as_extension(identifier):
+                    self._reply(403, b'{"errorMessage":"unknown extension identifier"}')
+                    return
+                self.close_connection = True
+                self._reply(500, b'{"errorMessage":"the test Runtime API is shutting down"}')
+                return
             if self.path != protocol.NEXT_PATH:
                 self._reply(404, b'{"errorMessage":"not found"}')
                 return
@@ -300,6 +343,18 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
             headers = self._headers()
             api.requests.append(("POST", self.path, headers))
             body, trailers = self._read_body()
+            if self.path == protocol.EXTENSION_REGISTER_PATH:
+                identifier = api._register_extension(headers.get(protocol.EXTENSION_NAME_HEADER, ""), body)
+                if identifier is None:
+                    self._reply(400, b'{"errorMessage":"invalid registration"}')
+                    return
+                document = {"functionName": "test", "functionVersion": "$LATEST", "handler": "app.handler"}
+                self._reply(
+                    200,
+                    json.dumps(document).encode(),
+                    {"Lambda-Extension-Identifier": identifier, "Content-Type": "application/json"},
+                )
+                return
             if self.path == protocol.INIT_ERROR_PATH:
                 api._record(InvocationResult("", True, body, headers), init_error=True)
                 self._reply(202, b'{"status":"OK"}')
