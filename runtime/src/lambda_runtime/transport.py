@@ -24,6 +24,7 @@ from .protocol import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import overload
 
     # Turns one recv's bytes into the caller's result when they are the common, simple answer.
     QuickParse = Callable[[bytes], "Response | Invocation | None"]
@@ -130,6 +131,18 @@ class RuntimeClient:
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
+
+    if TYPE_CHECKING:
+
+        @overload
+        def _exchange(
+            self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, quick: None = None
+        ) -> Response: ...
+
+        @overload
+        def _exchange(
+            self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, *, quick: QuickParse
+        ) -> Response | Invocation: ...
 
     def _exchange(
         self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, quick: QuickParse | None = None
