@@ -93,7 +93,7 @@ def templates(session: nox.Session) -> None:
     session.run("cfn-lint", *found)
     offline = {"SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
     for template in found:
-        session.run("sam", "validate", "--lint", "--region", "us-east-1", "--template-file", template, env=offline)
+        session.run("sam", "validate", "--lint", "--region", "us-east-1", "-t", template, env=offline)
     session.run("python", str(ROOT / "scripts" / "check_examples_deploy.py"))
 
 
@@ -103,4 +103,5 @@ def docs(session: nox.Session) -> None:
     out of the navigation fails. Its code samples are run by runtime/tests/test_docs_samples.py."""
     session.install("mkdocs>=1.6,<2")
     site = Path(session.create_tmp()) / "site"
-    session.run("mkdocs", "build", "--strict", "--config-file", str(ROOT / "mkdocs.yml"), "--site-dir", str(site))
+    config = str(ROOT / "mkdocs.yml")
+    session.run("mkdocs", "build", "--strict", "--config-file", config, "--site-dir", str(site))

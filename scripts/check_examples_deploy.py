@@ -10,7 +10,7 @@ For each ``AWS::Serverless::Function``:
 * zip model (``PackageType`` absent or ``Zip``): ``CodeUri: dist/function.zip`` (what
   ``python -m lambda_runtime package`` writes), a managed ``python3.12``+ ``Runtime``, a ``Handler``,
   and ``AWS_LAMBDA_EXEC_WRAPPER: /var/task/bootstrap`` in its environment;
-  image model (``PackageType: Image``): ``ImageUri`` or ``Metadata.Dockerfile`` instead;
+  image model (``PackageType: Image``): ``ImageUri``, or ``Metadata.Dockerfile`` for ``sam build``;
 * ``Architectures`` set explicitly, to exactly one of ``x86_64`` or ``arm64``;
 * ``MemorySize`` set: 128, or another value with a comment on the line above saying why;
 * a function whose example streams has a Function URL with ``InvokeMode: RESPONSE_STREAM`` when it is
@@ -37,12 +37,13 @@ ARCHITECTURES = {"x86_64", "arm64"}
 MANAGED_PYTHON = re.compile(r"^python3\.(\d+)$")
 
 
-def check_function(name: str, properties: dict[str, Any], raw: str, streams: Streaming) -> list[str]:
+def check_function(name: str, resource: dict[str, Any], raw: str, streams: Streaming) -> list[str]:
     problems: list[str] = []
+    properties = resource.get("Properties") or {}
     package_type = properties.get("PackageType", "Zip")
     if package_type == "Image":
-        if "ImageUri" not in properties:
-            problems.append(f"{name}: an Image function needs ImageUri (or Metadata.Dockerfile for sam build)")
+        if "ImageUri" not in properties and "Dockerfile" not in (resource.get("Metadata") or {}):
+            problems.append(f"{name}: an Image function needs ImageUri, or Metadata.Dockerfile for sam build")
     else:
         if properties.get("CodeUri") != ARTIFACT:
             problems.append(f"{name}: CodeUri is {properties.get('CodeUri')!r}, expected {ARTIFACT!r}")
@@ -56,7 +57,11 @@ def check_function(name: str, properties: dict[str, Any], raw: str, streams: Str
         if variables.get("AWS_LAMBDA_EXEC_WRAPPER") != EXEC_WRAPPER:
             problems.append(f"{name}: Environment.Variables.AWS_LAMBDA_EXEC_WRAPPER must be {EXEC_WRAPPER}")
     architectures = properties.get("Architectures")
-    if not isinstance(architectures, list) or len(architectures) != 1 or architectures[0] not in ARCHITECTURES:
+    if (
+        not isinstance(architectures, list)
+        or len(architectures) != 1
+        or architectures[0] not in ARCHITECTURES
+    ):
         problems.append(f"{name}: Architectures must be set explicitly to [x86_64] or [arm64]")
     memory = properties.get("MemorySize")
     if memory is None:
@@ -113,14 +118,14 @@ def check_example(directory: Path) -> list[str]:
     streams = Streaming(app.read_text(encoding="utf-8") if app.exists() else "")
     problems: list[str] = []
     functions = {
-        name: resource.get("Properties") or {}
+        name: resource
         for name, resource in (parsed.get("Resources") or {}).items()
         if resource.get("Type") == "AWS::Serverless::Function"
     }
     if not functions:
         problems.append(f"{template}: no AWS::Serverless::Function")
-    for name, properties in functions.items():
-        problems += [f"{template}: {problem}" for problem in check_function(name, properties, raw, streams)]
+    for name, resource in functions.items():
+        problems += [f"{template}: {problem}" for problem in check_function(name, resource, raw, streams)]
     return problems + check_readme(directory / "README.md")
 
 

@@ -41,7 +41,7 @@ import pytest
 from lambda_runtime.testing import InvocationResult, RuntimeAPIServer
 
 REPOSITORY = Path(__file__).resolve().parents[2]
-DOCUMENTS = sorted((REPOSITORY / "docs").glob("*.md")) + [REPOSITORY / "README.md"]
+DOCUMENTS = [*sorted((REPOSITORY / "docs").glob("*.md")), REPOSITORY / "README.md"]
 MARKER = re.compile(r"^<!--\s*sample:(?P<body>.*?)-->\s*$")
 FENCE = re.compile(r"^(?P<indent> *)(?P<fence>```+|~~~+)\s*(?P<info>[\w+-]*)")
 SAMPLE_TIMEOUT = 60.0
@@ -142,7 +142,9 @@ def collect(path: Path) -> list[Sample | tuple[str, str]]:
                     found.append((f"{path.relative_to(REPOSITORY)}:{pending[0]}", str(error)))
             found.append(sample)
         elif pending is not None:
-            found.append((f"{path.relative_to(REPOSITORY)}:{pending[0]}", "a sample marker before a non-python block"))
+            found.append(
+                (f"{path.relative_to(REPOSITORY)}:{pending[0]}", "a sample marker before a non-python block")
+            )
         pending = None
         index = end + 1
     if pending is not None:
@@ -151,7 +153,9 @@ def collect(path: Path) -> list[Sample | tuple[str, str]]:
 
 
 def _stray(found: list[Sample | tuple[str, str]], path: Path, pending: tuple[int, str]) -> None:
-    found.append((f"{path.relative_to(REPOSITORY)}:{pending[0]}", "a sample marker not followed by a python block"))
+    found.append(
+        (f"{path.relative_to(REPOSITORY)}:{pending[0]}", "a sample marker not followed by a python block")
+    )
 
 
 ALL = [item for document in DOCUMENTS for item in collect(document)]
@@ -179,15 +183,27 @@ def test_sample_runs(sample: Sample, tmp_path: Path) -> None:
     environment = _environment(sample)
     imported = _run([sys.executable, "-c", RUNNER], tmp_path, environment)
     if imported.returncode != 0:
-        pytest.fail(f"{sample.where}: the sample failed when run:\n{imported.stdout}{imported.stderr}", pytrace=False)
+        pytest.fail(
+            f"{sample.where}: the sample failed when run:\n{imported.stdout}{imported.stderr}", pytrace=False
+        )
     handler = sample.options.get("handler", "handler")
-    defined = {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
-    defined |= {target.id for node in tree.body if isinstance(node, ast.Assign) for target in node.targets if isinstance(target, ast.Name)}
+    defined = {
+        node.name
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    defined |= {
+        target.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
     if "event" not in sample.options:
         if "handler" in defined:
             pytest.fail(
                 f"{sample.where}: the sample defines a handler but declares no event to invoke it with;"
-                ' add <!-- sample: event=... expect=... --> before the block (see test_docs_samples.py)',
+                " add <!-- sample: event=... expect=... --> before the block (see test_docs_samples.py)",
                 pytrace=False,
             )
         return
@@ -198,7 +214,11 @@ def test_sample_runs(sample: Sample, tmp_path: Path) -> None:
 
 
 def _environment(sample: Sample) -> dict[str, str]:
-    environment = {name: value for name, value in os.environ.items() if name not in ("AWS_LAMBDA_RUNTIME_API", "_HANDLER")}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("AWS_LAMBDA_RUNTIME_API", "_HANDLER")
+    }
     environment.update({name: str(value) for name, value in sample.options.get("env", {}).items()})
     environment["PYTHONPATH"] = os.pathsep.join(filter(None, [".", environment.get("PYTHONPATH", "")]))
     return environment
@@ -206,30 +226,52 @@ def _environment(sample: Sample) -> dict[str, str]:
 
 def _run(command: list[str], cwd: Path, environment: dict[str, str]) -> subprocess.CompletedProcess[str]:
     try:
-        return subprocess.run(command, cwd=cwd, env=environment, capture_output=True, text=True, timeout=SAMPLE_TIMEOUT, check=False)
+        return subprocess.run(
+            command,
+            cwd=cwd,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=SAMPLE_TIMEOUT,
+            check=False,
+        )
     except subprocess.TimeoutExpired as error:
-        pytest.fail(f"{' '.join(command)} did not finish in {SAMPLE_TIMEOUT} s: {error.stdout!r} {error.stderr!r}", pytrace=False)
+        pytest.fail(
+            f"{' '.join(command)} did not finish in {SAMPLE_TIMEOUT} s: {error.stdout!r} {error.stderr!r}",
+            pytrace=False,
+        )
 
 
 def _runs_itself(tree: ast.Module) -> bool:
     """Whether the sample ends in ``if __name__ == "__main__": ...run()``, as the docs tell people to."""
     for node in tree.body:
-        if isinstance(node, ast.If) and "__main__" in ast.unparse(node.test) and ".run()" in ast.unparse(node):
+        if (
+            isinstance(node, ast.If)
+            and "__main__" in ast.unparse(node.test)
+            and ".run()" in ast.unparse(node)
+        ):
             return True
     return False
 
 
-def _invoke(sample: Sample, cwd: Path, environment: dict[str, str], handler: str, as_script: bool) -> InvocationResult:
+def _invoke(
+    sample: Sample, cwd: Path, environment: dict[str, str], handler: str, as_script: bool
+) -> InvocationResult:
     event = sample.options["event"]
     with RuntimeAPIServer(next_timeout=SAMPLE_TIMEOUT) as api:
         request_id = api.enqueue(event)
         environment = dict(environment, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS="1")
-        command = [sys.executable, "docs_sample.py"] if as_script else [sys.executable, "-m", "lambda_runtime", f"docs_sample.{handler}"]
+        command = (
+            [sys.executable, "docs_sample.py"]
+            if as_script
+            else [sys.executable, "-m", "lambda_runtime", f"docs_sample.{handler}"]
+        )
         finished = _run(command, cwd, environment)
         if request_id not in api.results:
             pytest.fail(
                 f"{sample.where}: `{' '.join(command[1:])}` answered nothing (exit {finished.returncode});"
-                f" init errors: {[error.body for error in api.init_errors]}\n{finished.stdout}{finished.stderr}",
+                f" init errors: {[error.body for error in api.init_errors]}\n"
+                f"{finished.stdout}{finished.stderr}",
                 pytrace=False,
             )
         return api.results[request_id]
@@ -256,7 +298,10 @@ def _check(sample: Sample, result: InvocationResult) -> None:
             body = body.split(PRELUDE_SEPARATOR, 1)[1]
         assert body.decode() == sample.options["expect_text"], f"{sample.where}: unexpected answer"
     if "expect" not in sample.options and "expect_text" not in sample.options:
-        pytest.fail(f"{sample.where}: the marker declares an event but no expect=, expect_text= or error=", pytrace=False)
+        pytest.fail(
+            f"{sample.where}: the marker declares an event but no expect=, expect_text= or error=",
+            pytrace=False,
+        )
 
 
 # -- the convention itself ------------------------------------------------------------------------------
@@ -279,16 +324,19 @@ def test_bad_markers_are_refused_clearly() -> None:
         parse_marker('evnt={"a": 1}')
     with pytest.raises(MarkerError, match="not valid JSON"):
         parse_marker("event={'a': 1}")
-    with pytest.raises(MarkerError, match="no expect|without event"):
+    with pytest.raises(MarkerError, match="without event"):
         parse_marker('expect={"a": 1}')
 
 
-def test_samples_are_found_with_their_lines_and_markers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_samples_are_found_with_their_lines_and_markers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sys.modules[__name__], "REPOSITORY", tmp_path)
     document = tmp_path / "page.md"
     document.write_text(
         "# Page\n\n```sh\necho hi\n```\n\n"
-        '<!-- sample: event={"n": 1} expect=2 -->\n```python\ndef handler(event, context):\n    return event["n"] + 1\n```\n\n'
+        '<!-- sample: event={"n": 1} expect=2 -->\n'
+        '```python\ndef handler(event, context):\n    return event["n"] + 1\n```\n\n'
         "<!-- sample: skip because it is a fragment -->\n```python\n...\n```\n\n"
         "<!-- sample: skip because stray -->\n\nSome text.\n",
         encoding="utf-8",
