@@ -1,4 +1,5 @@
-"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck``, ``demo`` and ``bench``.
+"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck templates docs``, ``demo``
+and ``bench``.
 
 Every session builds its own virtual environment from the repository alone, so a clean checkout
 needs nothing but Python and nox (``python3 tasks.py`` installs nox for you).
@@ -14,7 +15,7 @@ ROOT = Path(__file__).parent
 RUNTIME = ROOT / "runtime"
 EXAMPLES = sorted(path.name for path in (ROOT / "examples").iterdir() if (path / "pyproject.toml").exists())
 
-nox.options.sessions = ["tests", "examples", "lint", "typecheck"]
+nox.options.sessions = ["tests", "examples", "lint", "typecheck", "templates", "docs"]
 nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_external_run = True
 
@@ -80,3 +81,29 @@ def bench(session: nox.Session) -> None:
     session.install("-e", f"{RUNTIME}[json]", "awslambdaric")
     session.run("python", str(ROOT / "scripts" / "bench.py"), "--scenario", "all", *session.posargs)
     session.run("python", str(ROOT / "scripts" / "bench_streaming.py"))
+
+
+@nox.session
+def templates(session: nox.Session) -> None:
+    """Every examples/*/template.yaml: cfn-lint, then ``sam validate --lint``, then the deployment
+    conventions (scripts/check_examples_deploy.py: the packaged artifact, an explicit architecture, the
+    exec wrapper, streaming Function URLs, and a README with deploy steps and a production note).
+
+    Offline: ``sam validate`` needs a region (any will do) but no credentials; telemetry is off."""
+    found = sorted(str(path) for path in (ROOT / "examples").glob("*/template.yaml"))
+    session.install("aws-sam-cli>=1.120", "cfn-lint>=1")
+    session.run("cfn-lint", *found)
+    offline = {"SAM_CLI_TELEMETRY": "0", "AWS_DEFAULT_REGION": "us-east-1"}
+    for template in found:
+        session.run("sam", "validate", "--lint", "--region", "us-east-1", "-t", template, env=offline)
+    session.run("python", str(ROOT / "scripts" / "check_examples_deploy.py"))
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site (mkdocs.yml, docs/), built in strict mode: a broken link or a page left
+    out of the navigation fails. Its code samples are run by runtime/tests/test_docs_samples.py."""
+    session.install("mkdocs>=1.6,<2")
+    site = Path(session.create_tmp()) / "site"
+    config = str(ROOT / "mkdocs.yml")
+    session.run("mkdocs", "build", "--strict", "--config-file", config, "--site-dir", str(site))

@@ -2,7 +2,7 @@
 """The two commands of the quick start, on any machine with Python 3.10+ and nothing else:
 
     python3 tasks.py demo    # serve the HelloWorld example and invoke it
-    python3 tasks.py test    # every test: runtime, examples, lint, type-check
+    python3 tasks.py test    # every test: runtime, examples, lint, type-check, templates, docs
 
 It creates ``.venv-tools`` with nox the first time, then hands over to the nox sessions in noxfile.py.
 Any other arguments go to nox as they are (``python3 tasks.py -s bench``).
@@ -21,7 +21,7 @@ TOOLS = ROOT / ".venv-tools"
 NOX_REQUIREMENT = "nox>=2024.4.15"
 COMMANDS = {
     "demo": ["-s", "demo"],
-    "test": ["-s", "tests", "examples", "lint", "typecheck"],
+    "test": ["-s", "tests", "examples", "lint", "typecheck", "templates", "docs"],
 }
 
 
