@@ -1,4 +1,4 @@
-"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck``, ``build``, ``demo`` and ``bench``.
+"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck``, ``build``, ``demo``, ``bench``.
 
 Every session builds its own virtual environment from the repository alone, so a clean checkout
 needs nothing but Python and nox (``python3 tasks.py`` installs nox for you).
