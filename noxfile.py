@@ -1,5 +1,5 @@
-"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck templates docs``, ``demo``
-and ``bench``.
+"""Sessions for the whole monorepo: ``nox -s tests examples lint typecheck templates docs``, ``build``,
+``demo`` and ``bench``.
 
 Every session builds its own virtual environment from the repository alone, so a clean checkout
 needs nothing but Python and nox (``python3 tasks.py`` installs nox for you).
@@ -51,6 +51,21 @@ def examples(session: nox.Session, example: str) -> None:
     session.install("h11>=0.14,<1", "httpx>=0.27")
     environment = [f"--env={name}={value}" for name, value in LOCAL_ENVIRONMENT.get(example, {}).items()]
     session.run("python", str(ROOT / "scripts" / "invoke_events.py"), str(directory), *environment)
+
+
+@nox.session
+def build(session: nox.Session) -> None:
+    """Package examples for deployment: ``nox -s build -- HelloWorld SQS`` (every example by default).
+
+    Each becomes ``examples/<Name>/dist/function.zip`` (x86_64, CPython 3.13), see docs/packaging.md.
+    """
+    session.install("-e", str(RUNTIME))
+    chosen = session.posargs or EXAMPLES
+    unknown = sorted(set(chosen) - set(EXAMPLES))
+    if unknown:
+        session.error(f"unknown example(s) {', '.join(unknown)}; the examples are: {', '.join(EXAMPLES)}")
+    for example in chosen:
+        session.run("python", "-m", "lambda_runtime", "package", str(ROOT / "examples" / example))
 
 
 @nox.session

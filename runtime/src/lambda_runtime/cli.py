@@ -15,12 +15,17 @@ USAGE = """\
 usage: python -m lambda_runtime [MODULE.HANDLER]
        python -m lambda_runtime serve [MODULE.HANDLER] [--host HOST] [--port PORT]
        python -m lambda_runtime serve --api-only [--host HOST] [--port PORT]
+       python -m lambda_runtime invoke [--data JSON | --file F] [--stream] [...]
+       python -m lambda_runtime package [PROJECT_DIR] [--arch x86_64|arm64] [--python 3.13] [...]
+       python -m lambda_runtime init NAME --from EXAMPLE
 
 Runs the handler against the Lambda Runtime API at $AWS_LAMBDA_RUNTIME_API; without it (outside
 Lambda), through a local server: POST events to http://127.0.0.1:7000/invoke.
 MODULE.HANDLER defaults to $_HANDLER (as Lambda sets it), e.g. app.handler.
 `serve` always uses the local server; `serve --api-only` serves only the Runtime API (and /invoke)
 for a runtime in another process. The local server needs the 'local' extra (h11).
+`invoke` sends one event to a running local server; `package` builds the deployable zip
+(PROJECT_DIR/dist/function.zip); `init` starts a new project from an example. Each takes --help.
 
 environment: AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, MAX_INVOCATIONS,
              AWS_LAMBDA_LOG_FORMAT (TEXT|JSON), AWS_LAMBDA_LOG_LEVEL or LOG_LEVEL,
@@ -40,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if arguments and arguments[0] == "serve":
         return _serve(arguments[1:])
+    if arguments and arguments[0] in _COMMANDS:
+        return _command(arguments[0], arguments[1:])
     if len(arguments) > 1 or (arguments and arguments[0].startswith("-")):
         sys.stderr.write(USAGE)
         return 2
@@ -53,6 +60,18 @@ def main(argv: list[str] | None = None) -> int:
 
     LambdaRuntime(spec).run()
     return 0
+
+
+# The development commands, each in its own module, imported only when its command runs.
+_COMMANDS = {"package": ".artifact.command", "init": ".scaffold", "invoke": ".invoke_command"}
+
+
+def _command(name: str, arguments: list[str]) -> int:
+    import importlib
+
+    module = importlib.import_module(_COMMANDS[name], __package__)
+    result: int = module.main(arguments)
+    return result
 
 
 def _add_task_root() -> None:
