@@ -29,6 +29,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 
+class HandlerExit(Exception):
+    """The handler raised ``SystemExit`` or ``KeyboardInterrupt``: its worker is finished."""
+
+
 def serve_with_tasks(
     runtime: LambdaRuntime,
     adapted: AdaptedHandler,
@@ -132,10 +136,14 @@ class _TaskServer:
                     self._waiting.discard(task)
                 context = from_invocation(invocation, function)
                 current_context.set(context)
-                if self._codec is None:
-                    await self._invoke_streaming(client, invocation, context)
-                else:
-                    await self._invoke_buffered(client, invocation, context)
+                try:
+                    if self._codec is None:
+                        await self._invoke_streaming(client, invocation, context)
+                    else:
+                        await self._invoke_buffered(client, invocation, context)
+                except (SystemExit, KeyboardInterrupt) as error:
+                    # asyncio would let these escape the event loop and end the process unreported.
+                    raise HandlerExit(f"the handler raised {type(error).__name__}: {error}") from error
                 current_context.set(None)
         finally:
             client.close()
