@@ -32,6 +32,8 @@ def tests(session: nox.Session) -> None:
 LOCAL_ENVIRONMENT = {
     "Streaming": {"LINE_DELAY_MS": "0"},
     "BackgroundTasks": {"BACKGROUND_WORK_MS": "0"},
+    # Its events are sent while four workers (one process each) serve them.
+    "ManagedInstances": {"AWS_LAMBDA_MAX_CONCURRENCY": "4", "AFTER_RESPONSE_WORK_MS": "0"},
 }
 
 
@@ -78,3 +80,5 @@ def bench(session: nox.Session) -> None:
     """The benchmark: this runtime against awslambdaric and a raw-socket floor, in one run."""
     session.install("-e", f"{RUNTIME}[json]", "awslambdaric")
     session.run("python", str(ROOT / "scripts" / "bench.py"), *session.posargs)
+    # Managed Instances: throughput with 1, 2, 4, 8 workers in each mode (takes its defaults).
+    session.run("python", str(ROOT / "scripts" / "bench_concurrency.py"))
