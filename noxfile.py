@@ -33,6 +33,8 @@ def tests(session: nox.Session) -> None:
 LOCAL_ENVIRONMENT = {
     "Streaming": {"LINE_DELAY_MS": "0"},
     "BackgroundTasks": {"BACKGROUND_WORK_MS": "0"},
+    # Its events are sent while four workers (one process each) serve them.
+    "ManagedInstances": {"AWS_LAMBDA_MAX_CONCURRENCY": "4", "AFTER_RESPONSE_WORK_MS": "0"},
 }
 
 
@@ -96,6 +98,8 @@ def bench(session: nox.Session) -> None:
     session.install("-e", f"{RUNTIME}[json]", "awslambdaric")
     session.run("python", str(ROOT / "scripts" / "bench.py"), "--scenario", "all", *session.posargs)
     session.run("python", str(ROOT / "scripts" / "bench_streaming.py"))
+    # Managed Instances: throughput with 1, 2, 4, 8 workers in each mode (takes its defaults).
+    session.run("python", str(ROOT / "scripts" / "bench_concurrency.py"))
 
 
 @nox.session

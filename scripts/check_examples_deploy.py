@@ -92,6 +92,18 @@ def _commented(raw: str, line: str) -> bool:
     return False
 
 
+def with_globals(shared: dict[str, Any], own: dict[str, Any]) -> dict[str, Any]:
+    """A function's properties as SAM sees them: the template's Globals, overridden by the function's
+    own, maps (such as Environment.Variables) merged key by key."""
+    merged = dict(shared)
+    for key, value in own.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = with_globals(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
 def check_readme(readme: Path) -> list[str]:
     if not readme.exists():
         return [f"{readme}: missing"]
@@ -124,8 +136,10 @@ def check_example(directory: Path) -> list[str]:
     }
     if not functions:
         problems.append(f"{template}: no AWS::Serverless::Function")
+    shared = (parsed.get("Globals") or {}).get("Function") or {}
     for name, resource in functions.items():
-        problems += [f"{template}: {problem}" for problem in check_function(name, resource, raw, streams)]
+        effective = {**resource, "Properties": with_globals(shared, resource.get("Properties") or {})}
+        problems += [f"{template}: {problem}" for problem in check_function(name, effective, raw, streams)]
     return problems + check_readme(directory / "README.md")
 
 

@@ -100,15 +100,31 @@ def main() -> int:
     args = parser.parse_args()
     example: Path = args.example.resolve()
     env = dict(item.split("=", 1) for item in args.env)
-    events = sorted(
-        path
-        for path in (example / "events").glob("*.json")
-        if ".expected." not in path.name and not path.name.endswith(".headers.json")
-    )
-    if not events:
-        print(f"{example.name}: no events/*.json to invoke")
-        return 1
-    process, base_url = start_server(example, args.handler, env)
+    # An example with several functions keeps each one's events in events/<function>/: served as
+    # app.<function>, one after the other.
+    groups = [(args.handler, example / "events")] + [
+        (f"app.{directory.name}", directory)
+        for directory in sorted((example / "events").iterdir())
+        if directory.is_dir()
+    ]
+    failures = 0
+    for handler, directory in groups:
+        events = sorted(
+            path
+            for path in directory.glob("*.json")
+            if ".expected." not in path.name and not path.name.endswith(".headers.json")
+        )
+        if events:
+            failures += invoke_all(example, handler, events, env)
+        elif directory == example / "events" and len(groups) == 1:
+            print(f"{example.name}: no events/*.json to invoke")
+            return 1
+    return 1 if failures else 0
+
+
+def invoke_all(example: Path, handler: str, events: list[Path], env: dict[str, str]) -> int:
+    """Serve ``handler`` and check each of ``events``; the number of failures."""
+    process, base_url = start_server(example, handler, env)
     failures = 0
     try:
         with httpx.Client(timeout=INVOKE_TIMEOUT) as client:
@@ -118,12 +134,14 @@ def main() -> int:
                 elapsed = (time.monotonic() - started) * 1000
                 verdict = "ok  " if problem is None else "FAIL"
                 detail = f": {problem}" if problem else ""
-                print(f"{verdict} {example.name}/events/{event.name} ({elapsed:.0f} ms){detail}")
+                name = event.relative_to(example)
+                print(f"{verdict} {example.name}/{name} ({elapsed:.0f} ms){detail}")
                 failures += problem is not None
     finally:
         stop(process)
-    print(f"{example.name}: {len(events) - failures} of {len(events)} events answered as expected")
-    return 1 if failures else 0
+    answered = len(events) - failures
+    print(f"{example.name} ({handler}): {answered} of {len(events)} events answered as expected")
+    return failures
 
 
 if __name__ == "__main__":

@@ -216,10 +216,13 @@ def test_the_dockerfile_unpacks_the_zip_and_runs_lambda_runtime(architecture: st
 
 @pytest.mark.parametrize("example", sorted(path.parent.name for path in EXAMPLES.glob("*/pyproject.toml")))
 def test_each_example_ships_the_dockerfile_the_tool_generates(example: str) -> None:
-    """The committed Dockerfile and .dockerignore are what ``package --dockerfile`` writes (x86_64, 3.13)."""
+    """The committed Dockerfile and .dockerignore are what ``package --dockerfile`` writes (x86_64, 3.13),
+    with the template's first handler as the image's default command (the others override it)."""
     directory = EXAMPLES / example
+    handler = re.search(r"^\s*Handler:\s*(\S+)", (directory / "template.yaml").read_text(), re.MULTILINE)
+    assert handler is not None, "the template names no handler"
     assert (directory / "Dockerfile").read_text() == render_dockerfile(
-        "dist/function.zip", Target(), "app.handler"
+        "dist/function.zip", Target(), handler.group(1)
     )
     assert (directory / ".dockerignore").read_text() == render_dockerignore("dist/function.zip")
     assert (directory / "app.py").is_file()  # what CMD app.handler names

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         UnmarshalError,
     )
     from .handler_protocol import LambdaHandler
+    from .managed import LambdaManagedRuntime
     from .streaming import StreamStateError
     from .typed import ValidationError
 
@@ -44,6 +45,7 @@ __all__ = [
     "InitError",
     "LambdaContext",
     "LambdaHandler",
+    "LambdaManagedRuntime",
     "LambdaRuntime",
     "LambdaRuntimeError",
     "MarshalError",
@@ -58,6 +60,7 @@ __all__ = [
 
 _LAZY = {
     "LambdaHandler": "handler_protocol",
+    "LambdaManagedRuntime": "managed",  # multi-worker serving: loaded only by those who use it
     "AlreadyRunningError": "errors",
     "InitError": "errors",
     "LambdaRuntimeError": "errors",

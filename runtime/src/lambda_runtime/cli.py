@@ -11,6 +11,10 @@ import sys
 
 from ._version import __version__
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .runtime import LambdaRuntime
+
 USAGE = """\
 usage: python -m lambda_runtime [MODULE.HANDLER]
        python -m lambda_runtime serve [MODULE.HANDLER] [--host HOST] [--port PORT]
@@ -30,7 +34,8 @@ for a runtime in another process. The local server needs the 'local' extra (h11)
 environment: AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, MAX_INVOCATIONS,
              AWS_LAMBDA_LOG_FORMAT (TEXT|JSON), AWS_LAMBDA_LOG_LEVEL or LOG_LEVEL,
              LOCAL_LAMBDA_HOST, LOCAL_LAMBDA_PORT, LOCAL_LAMBDA_INVOCATION_ENDPOINT,
-             LOCAL_LAMBDA_TIMEOUT, AWS_LAMBDA_MAX_CONCURRENCY
+             LOCAL_LAMBDA_TIMEOUT, AWS_LAMBDA_MAX_CONCURRENCY,
+             LAMBDA_MANAGED_RUNTIME=1 (workers share this process: LambdaManagedRuntime)
 """
 
 
@@ -55,11 +60,20 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("lambda-runtime: no handler: pass MODULE.HANDLER or set _HANDLER\n" + USAGE)
         return 2
     _add_task_root()
+    _runtime_class()(spec).run()
+    return 0
 
+
+def _runtime_class() -> type[LambdaRuntime]:
+    """``LambdaRuntime``, or ``LambdaManagedRuntime`` when ``LAMBDA_MANAGED_RUNTIME=1`` asks for workers
+    that share one process (see docs/managed-instances.md)."""
+    if os.environ.get("LAMBDA_MANAGED_RUNTIME", "").strip() == "1":
+        from .managed import LambdaManagedRuntime
+
+        return LambdaManagedRuntime
     from .runtime import LambdaRuntime
 
-    LambdaRuntime(spec).run()
-    return 0
+    return LambdaRuntime
 
 
 # The development commands, each in its own module, imported only when its command runs.
@@ -122,7 +136,5 @@ def _serve(arguments: list[str]) -> int:
             return 1
         return 0
     _add_task_root()
-    from .runtime import LambdaRuntime
-
-    LambdaRuntime(spec)._run_with_local_server(config)
+    _runtime_class()(spec)._run_with_local_server(config)
     return 0

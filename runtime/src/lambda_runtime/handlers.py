@@ -209,12 +209,17 @@ class AdaptedHandler:
     that when Lambda pre-initialises the environment, so the first invocation pays nothing).
     """
 
-    __slots__ = ("_function", "_shape", "invoke", "invoke_stream", "streaming")
+    __slots__ = ("_function", "_shape", "coroutine_function", "invoke", "invoke_stream", "streaming", "types")
 
     def __init__(self, function: Callable[..., Any], shape: HandlerShape, streaming: bool = False) -> None:
         self._function = function
         self._shape = shape
         self.streaming = streaming
+        # For an ``async def`` handler: the coroutine function itself, which an event loop that serves
+        # several invocations at once awaits (``invoke`` runs it to completion on a private loop).
+        self.coroutine_function: Callable[..., Any] | None = None
+        # The (event, output) types a typed handler is validated and serialised with; (None, None) else.
+        self.types: tuple[Any, Any] = (None, None)
         self.invoke: Invoke = self._first_invoke
         # A streaming handler needs no codec: it is called as it is.
         self.invoke_stream: InvokeStream = function
@@ -250,9 +255,11 @@ def adapt(handler: object, event_type: Any = None, output_type: Any = None) -> A
             f"the handler {name} cannot be called as {name}(event, context) nor, to stream its "
             f"response, as {name}(event, stream, context)",
         )
+    coroutine_function = function if shape.is_async else None
     if shape.is_async:
         function = _run_in_event_loop(function)
     adapted = AdaptedHandler(function, shape, streaming)
+    adapted.coroutine_function = coroutine_function
     if not streaming:
         typed_event = _pick(event_type, declared_event, shape.event_annotation)
         typed_output = _pick(output_type, declared_output, shape.result_annotation)
@@ -262,6 +269,7 @@ def adapt(handler: object, event_type: Any = None, output_type: Any = None) -> A
             typed_output = NO_RESULT  # a typed ``-> None`` handler answers JSON null
         if typed_event is not None or typed_output is not None:
             adapted.invoke = _typed_invoke(function, shape, typed_event, typed_output)
+            adapted.types = (typed_event, typed_output)
     elif event_type is not None or output_type is not None:
         raise InitError(
             "Runtime.HandlerSignatureError",
@@ -286,6 +294,26 @@ def _typed_invoke(
 
     fallback = _raw_result if shape.raw_result else json_encoder()
     return typed.build_invoke(function, event_type, output_type, fallback, raw_event=shape.raw_event)
+
+
+def codec(adapted: AdaptedHandler) -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """``(decode, encode)`` for a buffered handler: what ``invoke`` does around the call, in two halves,
+    for a runtime that awaits the call in between (``async def`` handlers sharing one event loop)."""
+    shape = adapted.shape
+    event_type, output_type = adapted.types
+    if event_type is not None or output_type is not None:
+        from . import typed
+
+        fallback = _raw_result if shape.raw_result else json_encoder()
+        return typed.build_codec(event_type, output_type, fallback, raw_event=shape.raw_event)
+    encode = _raw_result if shape.raw_result else json_encoder()
+    if shape.raw_event:
+        return _payload_as_is, encode
+    return json_payload_decoder(), encode
+
+
+def _payload_as_is(payload: bytes) -> bytes:
+    return payload
 
 
 _event_loop: Any = None
@@ -328,21 +356,30 @@ def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
 
         return invoke_raw
 
+    decode = json_payload_decoder()
+
+    def invoke_json(payload: bytes, context: LambdaContext) -> bytes:
+        return encode(function(decode(payload), context))
+
+    return invoke_json
+
+
+def json_payload_decoder() -> Callable[[bytes], Any]:
+    """Decode an event payload as JSON (empty: ``None``); undecodable: :class:`UnmarshalError`."""
     import json  # the codec's own import: kept off the path to the first /next
 
     # Lambda payloads are UTF-8: decoding them directly skips json.loads' encoding detection.
-    decode = _json_decoder(json)
+    decode_text = _json_decoder(json)
 
-    def invoke_json(payload: bytes, context: LambdaContext) -> bytes:
+    def decode(payload: bytes) -> Any:
         try:
             if payload.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as json.loads allows
                 payload = payload[3:]
-            event = decode(payload.decode("utf-8")) if payload else None
+            return decode_text(payload.decode("utf-8")) if payload else None
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both are
             raise UnmarshalError(f"Unable to unmarshal input: {error}") from None
-        return encode(function(event, context))
 
-    return invoke_json
+    return decode
 
 
 def _raw_result(result: Any) -> bytes:

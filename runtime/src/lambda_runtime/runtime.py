@@ -29,10 +29,14 @@ if TYPE_CHECKING:
     from .local import LocalConfig
 
     Hook = TypeVar("Hook", bound=Callable[[], Any])
+    ReportInitError = Callable[[RuntimeClient, str, str, list[str]], None]
 
 # Lambda sets this; anything but on-demand means the environment is initialised ahead of the first
 # invocation, so init should do the work the first invocation would otherwise pay for.
 _PREINITIALISED = ("provisioned-concurrency", "snap-start", "lambda-managed-instances")
+
+# Set (by the parent) in each process of a runtime that runs one process per worker.
+WORKER_ENVIRONMENT_VARIABLE = "_LAMBDA_RUNTIME_WORKER"
 
 
 class _InstallLogsOnImport:
@@ -183,16 +187,35 @@ class LambdaRuntime:
         process through ``SystemExit(1)`` after one log line; there is no traceback to wade through.
         """
         try:
-            self._run()
+            if WORKER_ENVIRONMENT_VARIABLE in os.environ:
+                self._run_as_spawned_worker()
+            else:
+                self._run()
         finally:
             LambdaRuntime._claimed = False
 
     def _run_with_local_server(self, config: LocalConfig | None = None) -> None:
         """:meth:`run`, against a local server started in this process (``serve_function``)."""
         try:
-            self._run_locally(config)
+            if WORKER_ENVIRONMENT_VARIABLE in os.environ:
+                self._run_as_spawned_worker()
+            else:
+                self._run_locally(config)
         finally:
             LambdaRuntime._claimed = False
+
+    def _run_as_spawned_worker(self) -> None:
+        """This process is one worker of a runtime with ``AWS_LAMBDA_MAX_CONCURRENCY`` > 1."""
+        from .process_workers import run_spawned_worker
+
+        run_spawned_worker(self)
+
+    def _run_workers(self, address: str, concurrency: str, interrupted: int) -> None:
+        """``AWS_LAMBDA_MAX_CONCURRENCY`` > 1: one process per worker, each a single-worker runtime, so
+        a handler written for classic Lambda (module globals, caches) stays safe unchanged."""
+        from .process_workers import supervise_worker_processes
+
+        supervise_worker_processes(self, address, concurrency, interrupted)
 
     def _run(self) -> None:
         address = self._runtime_api or os.environ.get("AWS_LAMBDA_RUNTIME_API")
@@ -222,6 +245,10 @@ class LambdaRuntime:
 
     def _run_at(self, address: str, interrupted: int = 130) -> None:
         environ = os.environ
+        concurrency = environ.get("AWS_LAMBDA_MAX_CONCURRENCY")
+        if concurrency and concurrency.strip() != "1":
+            self._run_workers(address, concurrency, interrupted)
+            return
         if sys.stdout.isatty() is False and hasattr(sys.stdout, "reconfigure"):
             # Lambda reads stdout through a pipe: without this, prints would sit in a buffer.
             sys.stdout.reconfigure(line_buffering=True)
@@ -241,7 +268,12 @@ class LambdaRuntime:
         finally:
             client.close()
 
-    def _initialise(self, client: RuntimeClient, environ: os._Environ[str]) -> AdaptedHandler:
+    def _initialise(
+        self, client: RuntimeClient, environ: os._Environ[str], report: ReportInitError | None = None
+    ) -> AdaptedHandler:
+        """Load and adapt the handler; an init error is reported (``report``: to the Runtime API unless
+        told otherwise) and ends the process with ``SystemExit(1)``."""
+        report = report or self._report_init_error
         _watch_for_logging()  # before the handler's module runs: it may log while it is imported
         try:
             _max_invocations(environ)
@@ -257,12 +289,12 @@ class LambdaRuntime:
             if f"{__package__}.lifecycle" in sys.modules or environ.get("LAMBDA_SHUTDOWN_EXTENSION"):
                 self._start_lifecycle(client.address)
         except InitError as error:
-            self._report_init_error(client, error.error_type, str(error), error.stack_trace)
+            report(client, error.error_type, str(error), error.stack_trace)
             raise SystemExit(1) from None
         except Exception as error:
             from .loader import user_stack_trace
 
-            self._report_init_error(client, type(error).__name__, str(error), user_stack_trace(error))
+            report(client, type(error).__name__, str(error), user_stack_trace(error))
             raise SystemExit(1) from None
         return adapted
 
@@ -283,12 +315,19 @@ class LambdaRuntime:
         except (RuntimeAPIError, ProtocolError, RejectedResponse, StaleInvocation) as error:
             _log().critical("Could not report the init error to the Runtime API: %s", error)
 
-    def _serve(self, client: RuntimeClient, adapted: AdaptedHandler, max_invocations: int | None) -> None:
+    def _serve(
+        self,
+        client: RuntimeClient,
+        adapted: AdaptedHandler,
+        max_invocations: int | None,
+        fetch: Callable[[], Invocation] | None = None,
+    ) -> None:
+        """The single-worker loop (``fetch`` replaces ``client.next``: a process worker's shared budget)."""
         function = FunctionInfo()
         environ = os.environ
         set_context = current_context.set
         from_invocation = LambdaContext.from_invocation
-        next_invocation = client.next
+        next_invocation = fetch or client.next
         lifecycle = self._lifecycle
         if lifecycle is not None:
             # Checks for a stop request before each /next, and cuts a waiting /next short on SIGTERM.

@@ -13,8 +13,16 @@ from .errors import LambdaRuntimeError, ResponseSizeTooLarge
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Protocol
+
     from .protocol import Invocation
-    from .transport import RuntimeClient
+
+    class StreamConnection(Protocol):
+        """What a stream writes through: the blocking ``RuntimeClient`` or the asyncio client."""
+
+        def stream_head(self, invocation: Invocation, content_type: str) -> bytes: ...
+        def send_parts(self, parts: list[bytes]) -> None: ...
+        def end_stream(self, last: bytes) -> None: ...
 
 
 class StreamStateError(LambdaRuntimeError):
@@ -50,7 +58,7 @@ class ResponseStream:
 
     def __init__(
         self,
-        client: RuntimeClient,
+        client: StreamConnection,
         invocation: Invocation,
         limit: int = protocol.MAX_STREAMED_RESPONSE_BYTES,
     ) -> None:

@@ -121,6 +121,19 @@ class _PendingEvent:
         self.headers = headers
 
 
+class _APIHTTPServer(ThreadingHTTPServer):
+    # Every connection has a thread of its own, so /next long-polls from many workers wait side by side;
+    # a deep accept queue lets them all connect at once (the default of 5 would make some retry after 1 s).
+    request_queue_size = 128
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A runtime that was stopped (or killed) while it waited in /next is gone when the answer goes
+        # out: that is not the server's error, and its traceback would only be noise.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
+
+
 class RuntimeAPIServer:
     """A Runtime API on 127.0.0.1 for tests: ``with RuntimeAPIServer() as api: ...``.
 
@@ -149,7 +162,7 @@ class RuntimeAPIServer:
         self._events: deque[_PendingEvent] = deque()
         self._condition = threading.Condition()
         self._closed = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_request_handler(self))
+        self._server = _APIHTTPServer(("127.0.0.1", 0), _make_request_handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._serve, name="runtime-api", daemon=True)
 

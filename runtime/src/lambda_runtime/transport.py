@@ -304,3 +304,7 @@ class RuntimeClient:
 
 class _StaleConnection(Exception):
     """The peer closed the connection before answering a single byte."""
+
+
+# For the asyncio client: the same reading of a post's answer, in one place.
+check_accepted = RuntimeClient._check_accepted

@@ -67,13 +67,19 @@ def build_invoke(
     ``-> None`` handler, whose answer is always JSON ``null``. ``raw_event`` (an untyped event annotated
     ``bytes``) passes the payload through as it is.
     """
-    decode = _decoder(event_type, raw_event)
-    encode = _encoder(output_type, fallback_encode)
+    decode, encode = build_codec(event_type, output_type, fallback_encode, raw_event)
 
     def invoke(payload: bytes, context: LambdaContext) -> bytes:
         return encode(function(decode(payload), context))
 
     return invoke
+
+
+def build_codec(
+    event_type: Any, output_type: Any, fallback_encode: Callable[[Any], bytes], raw_event: bool = False
+) -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+    """``(decode, encode)``: the two halves of :func:`build_invoke`, for a runtime that awaits the call."""
+    return _decoder(event_type, raw_event), _encoder(output_type, fallback_encode)
 
 
 def _decoder(event_type: Any, raw_event: bool = False) -> Callable[[bytes], Any]:
