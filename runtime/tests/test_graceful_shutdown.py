@@ -433,3 +433,34 @@ def install_stop_signals_off_the_main_thread(target: Lifecycle) -> bool:
     installed: list[bool] = []
     run_off_the_main_thread(lambda: installed.append(install_stop_signals(target)))
     return installed[0]
+
+
+@pytest.mark.parametrize(
+    ("mode", "env", "inits"),
+    [
+        ("a process per worker", {}, 2),
+        ("threads in one process", {"LAMBDA_MANAGED_RUNTIME": "1"}, 1),
+    ],
+)
+def test_sigterm_with_several_workers_runs_each_inits_hooks_once_and_exits_0(
+    tmp_path: Path, mode: str, env: dict[str, str], inits: int
+) -> None:
+    """With AWS_LAMBDA_MAX_CONCURRENCY=2, every init that ran (one per worker process, or one shared by
+    the threads) gets its shutdown hooks and its resource closed, after the invocation in flight."""
+    with RuntimeAPIServer(next_timeout=60) as api:
+        request_id = api.enqueue({"name": "Ada"})
+        process = start_function(tmp_path, api, AWS_LAMBDA_MAX_CONCURRENCY="2", **env)
+        assert api.wait_for(request_id, timeout=PROCESS_TIMEOUT).json() == {"hello": "Ada"}
+        # Both workers are now waiting in /next: the two first requests and the one after the answer.
+        deadline = time.monotonic() + PROCESS_TIMEOUT
+        while [r[1] for r in api.requests].count(protocol.NEXT_PATH) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        code, output = stop(process, signal.SIGTERM)
+    assert code == 0, output
+    journal = (tmp_path / "journal.txt").read_text().splitlines()
+    assert journal.count("opened") == inits, journal
+    assert journal.count("shutdown hook") == inits, journal
+    assert journal.count("closed") == inits, journal
+    last_hook = len(journal) - 1 - journal[::-1].index("shutdown hook")
+    assert journal.index("finished Ada") < last_hook, journal  # the busy worker's hooks came after it
+    assert journal.count("started Ada") == journal.count("finished Ada") == 1, journal
