@@ -212,6 +212,14 @@ class LambdaRuntime:
             raise SystemExit(1) from None
         except KeyboardInterrupt:
             raise SystemExit(interrupted) from None
+        except BaseException as error:
+            if isinstance(error, (Exception, SystemExit)):
+                raise
+            # The handler raised another BaseException (GeneratorExit, CancelledError, its own), already
+            # reported as the invocation's error. Such exceptions are not meant to be caught: the process
+            # ends, cleanly, rather than carrying on in whatever state raised it.
+            _log().critical("Stopping: the handler raised %s, which ends the process", type(error).__name__)
+            raise SystemExit(1) from None
         finally:
             client.close()
 
