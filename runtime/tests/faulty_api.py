@@ -41,8 +41,9 @@ class Fault:
 
     ``/next``: wait ``next_delay`` seconds, send ``next_answer(request id, event)``, cut to its first
     ``next_cut`` bytes (negative: all but the last ``-next_cut``), then stay silent ``next_stall``
-    seconds, and close the connection if ``next_close`` (with a TCP reset if ``next_reset``). A ``requeue`` invocation stays queued for the
-    next ``/next`` (the server never handed it out, as when an idle connection is dropped).
+    seconds, and close the connection if ``next_close`` (with a TCP reset if ``next_reset``). A
+    ``requeue`` invocation stays queued for the next ``/next`` (the server never handed it out, as
+    when an idle connection is dropped).
 
     Posts for it: wait ``post_delay`` seconds, then answer ``post_status`` (with ``post_body``), or
     close without an answer if ``post_close``. ``posts_affected`` is how many of its posts get this
@@ -79,7 +80,9 @@ def _with_header(name: str, value: str) -> NextAnswer:
 
 
 def _malformed_header(request_id: str, event: bytes) -> bytes:
-    return invocation(request_id, event).replace(b"\r\nContent-Length", b"\r\nNo colon here\r\nContent-Length")
+    return invocation(request_id, event).replace(
+        b"\r\nContent-Length", b"\r\nNo colon here\r\nContent-Length"
+    )
 
 
 def _content_length(delta: int) -> NextAnswer:

@@ -207,7 +207,11 @@ def test_post_faults_the_runtime_gets_over(
         assert error_posts[0].headers["lambda-runtime-function-error-type"] == "Runtime.ResponseRejected"
 
 
-FATAL_POSTS = {"post-500": "with 500", "post-silent-too-long": "stalled", "post-dropped": "closed the connection"}
+FATAL_POSTS = {
+    "post-500": "with 500",
+    "post-silent-too-long": "stalled",
+    "post-dropped": "closed the connection",
+}
 
 
 @pytest.mark.parametrize("kind", HANDLERS)

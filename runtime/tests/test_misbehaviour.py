@@ -49,7 +49,9 @@ def test_another_base_exception_is_reported_then_ends_the_process_cleanly(
     assert line == f"Stopping: the handler raised {name}, which ends the process"
 
 
-def test_a_base_exception_from_an_async_handler_is_reported_too(api: RuntimeAPIServer, run: RunRuntime) -> None:
+def test_a_base_exception_from_an_async_handler_is_reported_too(
+    api: RuntimeAPIServer, run: RunRuntime
+) -> None:
     async def handler(event: object, context: object) -> None:
         raise Custom("from a coroutine")
 

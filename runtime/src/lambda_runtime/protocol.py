@@ -409,7 +409,7 @@ def parse_next_response(data: bytes) -> Invocation | None:
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
     if (
         len(headers) != len(lines)  # a repeated header
-        or request_id is None
+        or not request_id  # absent or empty: the general parser says which
         or length is None
         or not length.isdigit()
         or int(length) != len(data) - end - 4
@@ -421,7 +421,9 @@ def parse_next_response(data: bytes) -> Invocation | None:
     if deadline is not None and not deadline.isdigit():
         return None
     invocation_id = headers.get("Lambda-Runtime-Invocation-Id")
-    if invocation_id is not None and (not _ID_CHARS.issuperset(invocation_id) or len(invocation_id) > 256):
+    if invocation_id is not None and (
+        not invocation_id or not _ID_CHARS.issuperset(invocation_id) or len(invocation_id) > 256
+    ):
         return None
     return Invocation(
         request_id,

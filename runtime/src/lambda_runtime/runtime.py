@@ -334,7 +334,7 @@ class LambdaRuntime:
                 try:
                     stream.fail(error_type, body)
                 except StaleInvocation:
-                    _log().warning("The Runtime API answered 410 Gone to the failed stream: already timed out")
+                    _log().warning("The Runtime API answered 410 Gone to a failed stream: it had timed out")
                 except RejectedResponse as rejection:
                     self._report_rejection(client, invocation, rejection)
             else:
