@@ -264,10 +264,13 @@ def test_413_on_a_response_becomes_an_error_post(
     api.response_status[refused] = 413
     after = api.enqueue(json.dumps("after"))
     assert run(echo, api.address, 2) is None
-    response, error = (result for result in api.posts if result.request_id == refused)
+    # This test server refuses every post for the id: the error too, and then its shortened form.
+    response, error, shortened = (result for result in api.posts if result.request_id == refused)
     assert (response.is_error, response.body) == (False, b'"big"')
     assert error_of(error)["errorType"] == "Function.ResponseSizeTooLarge"
     assert "413" in error_of(error)["errorMessage"]
+    assert error_of(shortened)["errorType"] == "Function.ResponseSizeTooLarge"
+    assert len(shortened.body) <= 4096
     assert api.wait_for(after).json() == "after"
     assert "Function.ResponseSizeTooLarge" in capsys.readouterr().out
 

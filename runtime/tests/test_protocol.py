@@ -552,6 +552,10 @@ REQUEST_ID = {"Lambda-Runtime-Aws-Request-Id": "8476a536-e9f4-11e8-9739-2dfe598c
             id="no-space-after-colon",
         ),
         pytest.param(next_message({"Lambda-Runtime-Deadline-Ms": "1"}), id="no-request-id"),
+        pytest.param(next_message({"Lambda-Runtime-Aws-Request-Id": ""}), id="empty-request-id"),
+        pytest.param(
+            next_message({**REQUEST_ID, "Lambda-Runtime-Invocation-Id": ""}), id="empty-invocation-id"
+        ),
         pytest.param(next_message({"Lambda-Runtime-Aws-Request-Id": "a b/../c"}), id="unsafe-request-id"),
         pytest.param(next_message({**REQUEST_ID, "Lambda-Runtime-Deadline-Ms": "soon"}), id="bad-deadline"),
         pytest.param(
@@ -595,3 +599,137 @@ def test_a_plain_202_is_recognised_fast() -> None:
 )
 def test_anything_but_a_plain_202_is_left_to_the_general_parser(data: bytes) -> None:
     assert not protocol.is_plain_accepted(data)
+
+
+# --- properties: any message, any split -----------------------------------------------------------------
+
+TOKEN = st.text(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!#$%&'*+^`|~", min_size=1, max_size=30
+)
+# A header value as it survives the wire: visible latin-1 and inner spaces, no line breaks, no edge blanks.
+HEADER_VALUE = st.text(
+    st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f"), max_size=200
+).map(str.strip)
+HEADERS = st.dictionaries(TOKEN, HEADER_VALUE, max_size=8).map(
+    lambda headers: {name: value for name, value in headers.items() if name.lower() not in _FRAMING}
+)
+_FRAMING = ("content-length", "transfer-encoding", "connection")
+
+
+def split_at(data: bytes, cuts: list[int]) -> list[bytes]:
+    bounds = [0, *sorted(cut % (len(data) + 1) for cut in cuts), len(data)]
+    return [data[start:end] for start, end in itertools.pairwise(bounds) if end > start]
+
+
+def unique_by_case(headers: dict[str, str]) -> dict[str, str]:
+    seen: dict[str, str] = {}
+    for name, value in headers.items():
+        seen.setdefault(name.lower(), value)
+    return seen
+
+
+@settings(max_examples=150, deadline=None)
+@given(HEADERS, st.binary(max_size=300), st.lists(st.integers(min_value=0), max_size=12), st.booleans())
+def test_any_headers_and_body_come_back_whole_in_any_split(
+    headers: dict[str, str], body: bytes, cuts: list[int], chunked: bool
+) -> None:
+    fields = unique_by_case(headers)
+    head = "".join(f"{name}: {value}\r\n" for name, value in fields.items()).encode("latin-1")
+    if chunked:
+        framed = b"".join(protocol.chunk(body[i : i + 7]) for i in range(0, len(body), 7)) + b"0\r\n\r\n"
+        message = b"HTTP/1.1 200 OK\r\n" + head + b"Transfer-Encoding: chunked\r\n\r\n" + framed
+    else:
+        message = b"HTTP/1.1 200 OK\r\n" + head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+    [response] = parse_all(*split_at(message, cuts))
+    assert response.body == body
+    assert {name: response.headers[name] for name in fields} == fields
+    if not chunked:
+        whole = protocol.parse_complete_response(message)
+        assert whole is not None and (whole.body, whole.headers) == (body, response.headers)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.binary(min_size=1, max_size=50), max_size=10),
+    ANY_TEXT,
+    st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_chunk_framing_and_error_trailers_round_trip(
+    chunks: list[bytes], message: str, cuts: list[int]
+) -> None:
+    """What the runtime streams (chunks, then error trailers) reads back as the same bytes and error."""
+    error = protocol.error_body("ValueError", message, [], "r1", protocol.MAX_TRAILER_ERROR_BODY_BYTES)
+    ending = protocol.error_trailers("ValueError", error)
+    stream = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + b"".join(map(protocol.chunk, chunks))
+    [response] = parse_all(*split_at(stream + ending, cuts))
+    assert response.body == b"".join(chunks)
+    trailers = parse_head(b"HTTP/1.1 200 OK\r\n" + ending[3:-4])[1]
+    assert protocol.error_from_trailers(trailers) == ("Function.ValueError", error)
+    assert json.loads(error)["errorMessage"] == message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(min_value=100, max_value=599),
+    st.dictionaries(TOKEN, HEADER_VALUE, max_size=5),
+    st.lists(HEADER_VALUE, max_size=3),
+    st.binary(max_size=100),
+    st.lists(st.integers(min_value=0), max_size=6),
+)
+def test_the_streaming_prelude_round_trips_in_any_split(
+    status: int, headers: dict[str, str], cookies: list[str], body: bytes, cuts: list[int]
+) -> None:
+    stream = protocol.http_integration_prelude(status, headers, cookies) + body
+    buffer, split = b"", None
+    for piece in split_at(stream, cuts):
+        buffer += piece
+        split = protocol.split_http_integration_prelude(buffer)
+        if split is not None:
+            break
+    assert split is not None
+    prelude, rest = split
+    # The body may follow in later pieces: what came with the prelude is its start.
+    assert body.startswith(rest)
+    parsed_status, parsed_headers = protocol.parse_http_integration_prelude(prelude)
+    assert parsed_status == status
+    assert parsed_headers == [*headers.items(), *(("Set-Cookie", cookie) for cookie in cookies)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(sorted(CANONICAL_NAMES)), HEADER_VALUE, max_size=8),
+    st.binary(max_size=64),
+    st.sampled_from([b"200 OK", b"202 Accepted", b"500 Internal Server Error"]),
+)
+def test_the_fast_paths_agree_with_the_general_parser(
+    values: dict[str, str], body: bytes, status: bytes
+) -> None:
+    data = next_message({CANONICAL_NAMES[name]: value for name, value in values.items()}, body, status)
+    fast = protocol.parse_next_response(data)
+    try:
+        slow = slow_invocation(data) if status == b"200 OK" else None
+    except ProtocolError:  # the general parser refuses it: the fast one must not take it
+        slow = None
+    if fast is not None:
+        assert slow is not None and fields(fast) == fields(slow)
+    general = protocol.parse_complete_response(data)
+    assert general is not None
+    assert protocol.is_plain_accepted(data) == (general.status == 202)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    ANY_TEXT,
+    st.text(max_size=5000),
+    st.lists(ANY_TEXT, max_size=20),
+    st.integers(min_value=1024, max_value=20_000),
+)
+def test_the_error_body_fits_any_limit_for_any_text(
+    error_type: str, message: str, stack: list[str], limit: int
+) -> None:
+    message = message * 10  # often over the limit once escaped
+    body = protocol.error_body(error_type, message, stack, "req-1", limit)
+    assert len(body) <= limit and body.isascii()
+    document = json.loads(body)
+    assert document["requestId"] == "req-1"
+    assert message.startswith(document["errorMessage"].removesuffix(protocol._TRUNCATED))

@@ -172,21 +172,46 @@ def error_body(
     message: str,
     stack_trace: Iterable[str] = (),
     request_id: str | None = None,
+    limit: int | None = None,
 ) -> bytes:
     """The JSON body Lambda expects for an error: errorMessage, errorType, stackTrace, requestId.
 
     Any text is accepted: lone surrogates and control characters are escaped, never an encoding error.
+    The body never exceeds ``limit`` bytes (:data:`MAX_ERROR_BODY_BYTES` by default): a larger one
+    would be refused, and the invocation left without an answer, so an oversized message and stack
+    trace are cut (and say so).
     """
+    if limit is None:
+        limit = MAX_ERROR_BODY_BYTES
     import json  # lazily: the error path is not the cold-start path
 
-    document: dict[str, object] = {
-        "errorMessage": message,
-        "errorType": error_type,
-        "stackTrace": list(stack_trace),
-    }
+    stack = list(stack_trace)
+    document: dict[str, object] = {"errorMessage": message, "errorType": error_type, "stackTrace": stack}
     if request_id is not None:
         document["requestId"] = request_id
-    return json.dumps(document, ensure_ascii=True).encode("ascii")
+    body = json.dumps(document, ensure_ascii=True).encode("ascii")
+    for _ in range(10):
+        if len(body) <= limit:
+            return body
+        # Escapes make the encoded size up to 12 times the text's: shrink in proportion until it fits.
+        ratio = limit / len(body) * 0.9
+        stack = [line[:1000] for line in stack[-max(int(len(stack) * ratio), 1) :]]
+        message = message[: int(len(message) * ratio)]
+        document["errorMessage"] = message + _TRUNCATED
+        document["errorType"] = error_type = error_type[:200]
+        document["stackTrace"] = stack
+        body = json.dumps(document, ensure_ascii=True).encode("ascii")
+    if len(body) > limit:
+        document.update(errorMessage=_TRUNCATED.strip(), errorType=error_type[:20], stackTrace=[])
+        body = json.dumps(document, ensure_ascii=True).encode("ascii")
+    return body
+
+
+# An error body above this would be refused (Lambda's payload limit); the runtime cuts it to fit. One
+# reported in a stream's trailers travels base64-encoded in a header line, so it is kept much smaller.
+MAX_ERROR_BODY_BYTES = 6_291_556
+MAX_TRAILER_ERROR_BODY_BYTES = 32 * 1024
+_TRUNCATED = " [truncated: the error was too large to report whole]"
 
 
 # --- requests ---------------------------------------------------------------------------------------
@@ -384,7 +409,7 @@ def parse_next_response(data: bytes) -> Invocation | None:
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
     if (
         len(headers) != len(lines)  # a repeated header
-        or request_id is None
+        or not request_id  # absent or empty: the general parser says which
         or length is None
         or not length.isdigit()
         or int(length) != len(data) - end - 4
@@ -396,7 +421,9 @@ def parse_next_response(data: bytes) -> Invocation | None:
     if deadline is not None and not deadline.isdigit():
         return None
     invocation_id = headers.get("Lambda-Runtime-Invocation-Id")
-    if invocation_id is not None and (not _ID_CHARS.issuperset(invocation_id) or len(invocation_id) > 256):
+    if invocation_id is not None and (
+        not invocation_id or not _ID_CHARS.issuperset(invocation_id) or len(invocation_id) > 256
+    ):
         return None
     return Invocation(
         request_id,
@@ -495,6 +522,8 @@ class ResponseParser:
             if self._eof:
                 raise ProtocolError("the Runtime API closed the connection in the middle of a response")
             return False
+        if end > MAX_HEAD_BYTES:  # the same answer however the bytes were split
+            raise ProtocolError(f"the Runtime API sent a response head over {MAX_HEAD_BYTES} bytes")
         status, headers, keep_alive = parse_head(bytes(buffer[:end]))
         del buffer[: end + 4]
         self._head = (status, headers, keep_alive)

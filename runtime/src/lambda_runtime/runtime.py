@@ -265,6 +265,14 @@ class LambdaRuntime:
             raise SystemExit(1) from None
         except KeyboardInterrupt:
             raise SystemExit(interrupted) from None
+        except BaseException as error:
+            if isinstance(error, (Exception, SystemExit)):
+                raise
+            # The handler raised another BaseException (GeneratorExit, CancelledError, its own), already
+            # reported as the invocation's error. Such exceptions are not meant to be caught: the process
+            # ends, cleanly, rather than carrying on in whatever state raised it.
+            _log().critical("Stopping: the handler raised %s, which ends the process", type(error).__name__)
+            raise SystemExit(1) from None
         finally:
             client.close()
 
@@ -395,16 +403,22 @@ class LambdaRuntime:
                 invocation.request_id,
             )
         except RejectedResponse as rejection:
-            _log().error("The Runtime API refused the streamed response: %s", rejection)
+            self._report_rejection(client, invocation, rejection)
         except BaseException as error:
             if stream.finished:
                 # The caller already has the whole response: the error can only be logged.
                 _describe_and_log(error, " (raised after the response stream was finished)")
             elif stream.started:
                 error_type, message, stack = _describe_and_log(error)
-                stream.fail(
-                    error_type, protocol.error_body(error_type, message, stack, invocation.request_id)
+                body = protocol.error_body(
+                    error_type, message, stack, invocation.request_id, protocol.MAX_TRAILER_ERROR_BODY_BYTES
                 )
+                try:
+                    stream.fail(error_type, body)
+                except StaleInvocation:
+                    _log().warning("The Runtime API answered 410 Gone to a failed stream: it had timed out")
+                except RejectedResponse as rejection:
+                    self._report_rejection(client, invocation, rejection)
             else:
                 self._report_error(client, invocation, error)
             if not isinstance(error, Exception):
@@ -419,12 +433,27 @@ class LambdaRuntime:
         """Log the handler's error and post it to ``/error``."""
         error_type, message, stack = _describe_and_log(error)
         body = protocol.error_body(error_type, message, stack, invocation.request_id)
+        self._post_error(client, invocation, error_type, body, message)
+
+    @staticmethod
+    def _post_error(
+        client: RuntimeClient, invocation: Invocation, error_type: str, body: bytes, message: str
+    ) -> None:
+        """Post an error; if it is refused as too large (413), post it once more, cut to a few KB."""
         try:
             client.post_error(invocation, error_type, body)
         except StaleInvocation:
             _log().warning("The Runtime API answered 410 Gone to the error: invocation had already timed out")
         except RejectedResponse as rejection:
             _log().error("The Runtime API refused the error report: %s", rejection)
+            if rejection.status != 413:
+                return  # sent again, it would be refused again
+            # A refused post was not taken: a smaller one is still the invocation's only answer.
+            small = protocol.error_body(error_type, message[:1000], (), invocation.request_id, 4096)
+            try:
+                client.post_error(invocation, error_type, small)
+            except (StaleInvocation, RejectedResponse) as again:
+                _log().error("The Runtime API refused the shortened error report too: %s", again)
 
     def _report_rejection(
         self, client: RuntimeClient, invocation: Invocation, rejection: RejectedResponse
@@ -436,10 +465,7 @@ class LambdaRuntime:
         message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
         _log().error("%s: %s", error_type, message)
         body = protocol.error_body(error_type, message, (), invocation.request_id)
-        try:
-            client.post_error(invocation, error_type, body)
-        except (StaleInvocation, RejectedResponse) as error:
-            _log().error("The Runtime API refused the error report too: %s", error)
+        self._post_error(client, invocation, error_type, body, message)
 
 
 def _describe_and_log(error: BaseException, note: str = "") -> tuple[str, str, list[str]]:

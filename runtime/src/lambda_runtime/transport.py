@@ -8,6 +8,7 @@ milliseconds (it imports ``email``) and tens of microseconds per request.
 from __future__ import annotations
 
 import socket
+import sys
 
 from . import protocol
 from .protocol import (
@@ -36,6 +37,12 @@ _LARGE_RECV_SIZE = 1024 * 1024
 # Bodies above this are sent as a second buffer instead of being copied behind the head.
 _COPY_LIMIT = 64 * 1024
 
+# How long the Runtime API may stay silent in the middle of an exchange (the answer to a post, the rest of
+# an answer that has begun, a send that cannot progress) before the runtime gives up on it. Only the wait
+# for an invocation (the first byte of a /next answer) is unbounded. The bound is kept by the kernel
+# (SO_RCVTIMEO, SO_SNDTIMEO, set once per connection), so the hot path pays nothing for it.
+STALL_TIMEOUT = 60.0
+
 # What a plain 202 reads as; nothing of it but the status is ever used.
 _ACCEPTED = Response(202, {}, b"", True)
 
@@ -50,6 +57,14 @@ class RuntimeAPIError(Exception):
 
 class ConnectionLost(RuntimeAPIError):
     """The connection to the Runtime API closed or failed."""
+
+
+class _Stalled(Exception):
+    """The Runtime API sent nothing, or read nothing, for ``STALL_TIMEOUT`` seconds mid-exchange."""
+
+
+def _stalled(what: str) -> ConnectionLost:
+    return ConnectionLost(f"the Runtime API stalled: no progress {what} for {STALL_TIMEOUT:g} s")
 
 
 class StaleInvocation(Exception):
@@ -122,6 +137,14 @@ class RuntimeClient:
         except OSError as error:
             raise ConnectionLost(f"cannot connect to the Runtime API at {self.address}: {error}") from None
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self._timeout is None:
+            # A struct timeval, two C longs (8 bytes on every 64-bit platform Lambda runs), packed by
+            # hand: importing struct would cost the cold start for these 16 bytes.
+            seconds = int(STALL_TIMEOUT)
+            micros = int((STALL_TIMEOUT - seconds) * 1_000_000)
+            interval = seconds.to_bytes(8, sys.byteorder) + micros.to_bytes(8, sys.byteorder)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
         self._sock = sock
         self._parser = ResponseParser()
         self._reused = False
@@ -145,12 +168,18 @@ class RuntimeClient:
         ) -> Response | Invocation: ...
 
     def _exchange(
-        self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, quick: QuickParse | None = None
+        self,
+        request: bytes,
+        body: bytes = b"",
+        retry_if_stale: bool = False,
+        quick: QuickParse | None = None,
+        patient: bool = False,
     ) -> Response | Invocation:
         """Send one request and read its response, keeping the connection for the next one.
 
         ``quick`` may turn a simple, complete answer straight into the caller's result (see
-        ``protocol.parse_next_response``); anything else comes back as a :class:`Response`.
+        ``protocol.parse_next_response``); anything else comes back as a :class:`Response`. Only a
+        ``patient`` exchange (``/next``) waits without bound for the first byte of its answer.
         """
         sock = self._sock or self._connect()
         reused = self._reused
@@ -161,7 +190,10 @@ class RuntimeClient:
                 sock.sendall(body)
             else:
                 sock.sendall(request + body if body else request)
-            response = self._read_response(sock, quick)
+            response = self._read_response(sock, quick, patient)
+        except (_Stalled, BlockingIOError):
+            self.close()
+            raise _stalled("on a request to the Runtime API") from None
         except (_StaleConnection, BrokenPipeError, ConnectionResetError) as error:
             # Nothing of an answer arrived: if this connection had served a request before, the peer
             # may have closed it while idle. Only then, and only for /next, is a retry safe.
@@ -169,7 +201,7 @@ class RuntimeClient:
             if isinstance(error, ConnectionResetError) and self._received_any:
                 raise ConnectionLost(f"the connection to the Runtime API failed: {error}") from None
             if retry_if_stale and reused:
-                return self._exchange(request, body, retry_if_stale=False, quick=quick)
+                return self._exchange(request, body, False, quick, patient)
             raise ConnectionLost(f"the Runtime API at {self.address} closed the connection") from None
         except OSError as error:
             self.close()
@@ -190,11 +222,18 @@ class RuntimeClient:
         else:
             self.close()
 
-    def _read_response(self, sock: socket.socket, quick: QuickParse | None = None) -> Response | Invocation:
+    def _read_response(
+        self, sock: socket.socket, quick: QuickParse | None = None, patient: bool = False
+    ) -> Response | Invocation:
         parser = self._parser
         self._received_any = False
         if parser.idle:
-            data = sock.recv(_RECV_SIZE)
+            try:
+                data = sock.recv(_RECV_SIZE)
+            except BlockingIOError:  # STALL_TIMEOUT passed without a byte
+                if not patient:
+                    raise _Stalled from None
+                data = self._wait_for_answer(sock)
             if not data:
                 raise _StaleConnection
             self._received_any = True
@@ -218,13 +257,26 @@ class RuntimeClient:
                 self._received_any = True
                 parser.feed(data)
             response = parser.next_response()
+        if not parser.idle:
+            # No request is outstanding: these bytes answer nothing. Running the invocation would mean
+            # running an event cut short by a wrong Content-Length.
+            raise ProtocolError("the Runtime API sent more bytes than its answer's Content-Length announced")
         return response
+
+    @staticmethod
+    def _wait_for_answer(sock: socket.socket) -> bytes:
+        """The first bytes of a /next answer, however long the wait for an invocation is."""
+        while True:
+            try:
+                return sock.recv(_RECV_SIZE)
+            except BlockingIOError:
+                continue
 
     # -- Runtime API calls ---------------------------------------------------------------------------
 
     def next(self) -> Invocation:
         """Block until the next invocation arrives (``GET /next``)."""
-        response = self._exchange(self._next_request, retry_if_stale=True, quick=parse_next_response)
+        response = self._exchange(self._next_request, b"", True, parse_next_response, True)
         if type(response) is Invocation:
             return response
         assert isinstance(response, Response)
@@ -265,6 +317,9 @@ class RuntimeClient:
             total = sum(map(len, parts))
             if sent < total:
                 sock.sendall(b"".join(parts)[sent:])
+        except BlockingIOError:
+            self.close()
+            raise _stalled("sending a streamed response") from None
         except OSError as error:
             self.close()
             raise ConnectionLost(f"the connection to the Runtime API failed mid-stream: {error}") from None
@@ -276,6 +331,9 @@ class RuntimeClient:
         assert sock is not None
         try:
             response = self._read_response(sock)
+        except (_Stalled, BlockingIOError):
+            self.close()
+            raise _stalled("waiting for the answer to a streamed response") from None
         except (_StaleConnection, OSError) as error:
             self.close()
             raise ConnectionLost(f"the Runtime API closed the connection after a stream: {error}") from None

@@ -95,6 +95,13 @@ class HTTPConnection:
         """The next request's head, or ``None`` when the peer closed the connection between requests."""
         event = await self.next_event()
         if isinstance(event, h11.Request):
+            # h11 bounds a head only while it is incomplete: one that arrived whole in a single read is
+            # held to the same limit here, so the answer does not depend on how the bytes were split.
+            size = len(event.target) + sum(len(name) + len(value) + 4 for name, value in event.headers)
+            if size > protocol.MAX_HEAD_BYTES:
+                raise h11.RemoteProtocolError(
+                    f"the request head is over {protocol.MAX_HEAD_BYTES} bytes", error_status_hint=431
+                )
             return event
         if isinstance(event, h11.ConnectionClosed) or event is h11.PAUSED:
             return None

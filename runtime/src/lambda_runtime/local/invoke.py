@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
 TENANT_ID_HEADER = b"x-amz-tenant-id"
 CLIENT_CONTEXT_HEADER = b"x-amz-client-context"
+# Lambda's limit on the invoker's client context: 3,583 bytes, base64-encoded.
+MAX_CLIENT_CONTEXT_BYTES = 3583
 _TRAILER_ANNOUNCEMENT = ("Trailer", "Lambda-Runtime-Function-Error-Type, Lambda-Runtime-Function-Error-Body")
 # The server frames the streamed body itself: a function's own framing headers would contradict it.
 _FRAMING_HEADERS = frozenset(("content-length", "transfer-encoding", "connection", "trailer", "keep-alive"))
@@ -106,6 +108,10 @@ def client_context_of(request: h11.Request) -> str | None:
     value = header(request, CLIENT_CONTEXT_HEADER)
     if value is None:
         return None
+    if len(value) > MAX_CLIENT_CONTEXT_BYTES:
+        raise InvalidInvokeRequest(
+            f"X-Amz-Client-Context must be at most {MAX_CLIENT_CONTEXT_BYTES} bytes (base64)"
+        )
     try:
         document = json.loads(base64.b64decode(value.encode("latin-1"), validate=True))
     except (binascii.Error, ValueError):

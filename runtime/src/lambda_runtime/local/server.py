@@ -29,6 +29,18 @@ if TYPE_CHECKING:
 _RUNTIME_API_PREFIX = f"/{protocol.API_VERSION}/"
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or ``localhost``) is reachable from this machine only."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to any interface
+
+
 class LocalServer:
     """A local stand-in for Lambda: the Runtime API for a runtime, ``POST /invoke`` for clients.
 
@@ -105,6 +117,12 @@ class LocalServer:
             self.url,
             self.address,
         )
+        if not is_loopback(self.config.host):
+            self._log.warning(
+                "The local server listens on %s, beyond this machine: anyone who can reach it can invoke "
+                "the function, without authentication (LOCAL_LAMBDA_HOST=127.0.0.1 keeps it local)",
+                self.config.host,
+            )
 
     async def stop_async(self) -> None:
         """Stop: fail waiting clients and ``/next`` callers, close every connection. Bounded in time."""

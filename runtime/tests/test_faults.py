@@ -1,0 +1,264 @@
+"""The runtime against a Runtime API that fails on purpose (faulty_api.py): for each fault, the behaviour
+docs/faults.md decides. It recovers where the protocol allows it, reports what it can, and otherwise
+stops with exit 1 and one CRITICAL line; it never hangs and never answers an invocation twice."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from faulty_api import FAULTS, Fault, FaultyRuntimeAPI, Planned
+from lambda_runtime import transport
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conftest import RunRuntime
+
+# Short, so that the stall faults cost seconds; the faults that must be waited out stay well under it.
+STALL = 1.0
+
+
+@pytest.fixture(autouse=True)
+def short_stall_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(transport, "STALL_TIMEOUT", STALL)
+
+
+@pytest.fixture
+def critical(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
+    caplog.set_level(logging.INFO)
+    yield caplog
+
+
+def critical_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [record.getMessage() for record in caplog.records if record.levelno >= logging.CRITICAL]
+
+
+def echo(event: bytes, context: object) -> bytes:
+    return event
+
+
+def fail(event: bytes, context: object) -> bytes:
+    raise ValueError("the handler failed")
+
+
+def stream(event: bytes, stream: object, context: object) -> None:
+    stream.write(event)  # type: ignore[attr-defined]
+
+
+def stream_then_fail(event: bytes, stream: object, context: object) -> None:
+    stream.write(event)  # type: ignore[attr-defined]
+    raise ValueError("the stream failed")
+
+
+def three(fault: Fault) -> list[Planned]:
+    """One invocation before the faulty one (the connection is then reused), and one after."""
+    return [Planned("r1", b'"one"'), Planned("r2", b'"two"', fault), Planned("r3", b'"three"')]
+
+
+def statuses(api: FaultyRuntimeAPI, request_id: str) -> list[tuple[str, int | None]]:
+    return [(answer.kind, answer.status) for answer in api.answers(request_id)]
+
+
+# --- faults in the answer to /next --------------------------------------------------------------------
+
+# The faults the runtime gets over: every invocation is answered once, the runtime serves on.
+RECOVERED = {
+    "next-dropped-before-answer": 2,  # a second connection, and /next once more
+    "next-reset-before-answer": 2,
+    "next-large-header": 1,
+    "next-chunked": 1,
+    "next-delayed": 1,
+}
+
+
+@pytest.mark.parametrize(("name", "connections"), RECOVERED.items(), ids=RECOVERED.keys())
+def test_next_faults_the_runtime_gets_over(
+    name: str, connections: int, run: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    with FaultyRuntimeAPI(three(FAULTS[name])) as api:
+        assert run(echo, api.address, 3) is None
+    for request_id, body in (("r1", b'"one"'), ("r2", b'"two"'), ("r3", b'"three"')):
+        [answer] = api.answers(request_id)
+        assert (answer.kind, answer.status, answer.body) == ("response", 202, body)
+    assert api.connections == connections
+    assert critical_lines(critical) == []
+
+
+def test_a_large_header_within_the_limit_reaches_the_context(run: RunRuntime) -> None:
+    seen = []
+
+    def handler(event: bytes, context: object) -> bytes:
+        seen.append(context.client_context.custom["k"])  # type: ignore[attr-defined]
+        return event
+
+    with FaultyRuntimeAPI([Planned("r1", b"{}", FAULTS["next-large-header"])]) as api:
+        assert run(handler, api.address, 1) is None
+    assert seen == ["v" * 40_000]
+
+
+# The faults that end the runtime: exit 1 after one CRITICAL line saying what happened. The faulty
+# invocation gets no answer (Lambda times it out); nothing after it is fetched.
+FATAL = {
+    "next-dropped-in-head": "closed the connection in the middle of a response",
+    "next-dropped-in-body": "closed the connection before the whole body came",
+    "next-dropped-after-answer": "closed the connection",
+    "next-500": "answered /next with 500",
+    "next-400": "answered /next with 400",
+    "next-403": "answered /next with 403",
+    "next-garbage": "malformed status line",
+    "next-without-request-id": "without Lambda-Runtime-Aws-Request-Id",
+    "next-huge-header": "response head over 65536 bytes",
+    "next-malformed-header": "malformed header line",
+    "next-content-length-short": "more bytes than its answer's Content-Length announced",
+    "next-content-length-long": "stalled",
+    "next-content-length-long-then-close": "closed the connection before the whole body came",
+    "next-chunked-cut-short": "closed the connection inside a chunk",
+    "next-chunked-stalled": "stalled",
+}
+
+
+@pytest.mark.parametrize(("name", "says"), FATAL.items(), ids=FATAL.keys())
+def test_next_faults_that_stop_the_runtime(
+    name: str, says: str, run: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    ran: list[bytes] = []
+
+    def handler(event: bytes, context: object) -> bytes:
+        ran.append(event)
+        return event
+
+    with FaultyRuntimeAPI(three(FAULTS[name])) as api:
+        assert run(handler, api.address, 3) == 1
+        assert statuses(api, "r1") == [("response", 202)]
+        assert api.answers("r2") == []  # a dropped connection swallows the post that was sent on it
+        assert api.answers("r3") == []
+    [line] = critical_lines(critical)
+    assert says in line
+    # Only a connection dropped after a whole answer lets the handler run; a wrong answer never does.
+    assert ran == ([b'"one"', b'"two"'] if name == "next-dropped-after-answer" else [b'"one"'])
+    assert "r3" not in api.handed_out
+
+
+def test_a_connection_dropped_before_the_first_answer_is_not_retried(
+    run: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    """On a new connection, nothing says the peer was merely idle: that is a Runtime API going away."""
+    with FaultyRuntimeAPI([Planned("r1", b"{}", FAULTS["next-dropped-before-answer"])]) as api:
+        assert run(echo, api.address, 1) == 1
+    assert (api.connections, len(api.requests_to("/next")), api.posts) == (1, 1, [])
+    [line] = critical_lines(critical)
+    assert "closed the connection" in line
+
+
+# --- faults in the answer to a post, for every kind of handler -------------------------------------------
+
+HANDLERS = {"response": echo, "error": fail, "stream": stream, "stream-error": stream_then_fail}
+
+# What the faulty invocation's posts get, by handler kind, when the runtime goes on.
+RECOVERED_POSTS = {
+    "post-413": {
+        "response": [("response", 413), ("error", 202)],
+        "error": [("error", 413), ("error", 202)],
+        "stream": [("response", 413), ("error", 202)],
+        "stream-error": [("response", 413), ("error", 202)],
+    },
+    "post-400": {
+        "response": [("response", 400), ("error", 202)],
+        "error": [("error", 400)],
+        "stream": [("response", 400), ("error", 202)],
+        "stream-error": [("response", 400), ("error", 202)],
+    },
+    "post-403": {
+        "response": [("response", 403), ("error", 202)],
+        "error": [("error", 403)],
+        "stream": [("response", 403), ("error", 202)],
+        "stream-error": [("response", 403), ("error", 202)],
+    },
+    "post-410": {kind: [("error" if kind == "error" else "response", 410)] for kind in HANDLERS},
+    "post-silent-a-while": {kind: [("error" if kind == "error" else "response", 202)] for kind in HANDLERS},
+}
+
+
+@pytest.mark.parametrize("kind", HANDLERS)
+@pytest.mark.parametrize("name", RECOVERED_POSTS)
+def test_post_faults_the_runtime_gets_over(
+    name: str, kind: str, run: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    with FaultyRuntimeAPI(three(FAULTS[name])) as api:
+        assert run(HANDLERS[kind], api.address, 3) is None
+        assert statuses(api, "r2") == RECOVERED_POSTS[name][kind]
+        for request_id in ("r1", "r3"):
+            assert len(api.accepted(request_id)) == 1 and len(api.answers(request_id)) == 1
+    assert critical_lines(critical) == []
+    error_posts = [answer for answer in api.answers("r2") if answer.kind == "error" and answer.status == 202]
+    if name == "post-413":
+        # Refused as too large: the error that replaces the response says so (or is the cut-down error).
+        assert error_posts[0].headers["lambda-runtime-function-error-type"] in (
+            "Function.ResponseSizeTooLarge",
+            "Function.ValueError",
+        )
+        assert len(error_posts[0].body) <= 4096
+    elif name in ("post-400", "post-403") and kind != "error":
+        assert error_posts[0].headers["lambda-runtime-function-error-type"] == "Runtime.ResponseRejected"
+
+
+FATAL_POSTS = {
+    "post-500": "with 500",
+    "post-silent-too-long": "stalled",
+    "post-dropped": "closed the connection",
+}
+
+
+@pytest.mark.parametrize("kind", HANDLERS)
+@pytest.mark.parametrize(("name", "says"), FATAL_POSTS.items(), ids=FATAL_POSTS.keys())
+def test_post_faults_that_stop_the_runtime(
+    name: str, says: str, kind: str, run: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    with FaultyRuntimeAPI(three(FAULTS[name])) as api:
+        assert run(HANDLERS[kind], api.address, 3) == 1
+        # The post went once and is never sent again, whatever became of it.
+        assert len(api.answers("r2")) == 1
+        assert api.answers("r3") == []
+    [line] = critical_lines(critical)
+    assert says in line
+
+
+# --- one clear line from a real process -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("next-403", "answered /next with 403"),
+        ("next-huge-header", "response head over"),
+        ("next-content-length-short", "more bytes than"),
+        ("next-chunked-stalled", "stalled"),
+        ("post-silent-too-long", "stalled"),
+    ],
+)
+def test_a_process_stops_with_one_clear_line(name: str, says: str, tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return event\n")
+    program = (
+        "import lambda_runtime.transport as t, lambda_runtime.cli as cli\n"
+        f"t.STALL_TIMEOUT = {STALL}\n"
+        "raise SystemExit(cli.main(['app.handler']))\n"
+    )
+    with FaultyRuntimeAPI([Planned("r1", b'{"a": 1}', FAULTS[name])]) as api:
+        finished = subprocess.run(
+            [sys.executable, "-c", program],
+            cwd=tmp_path,
+            env={"AWS_LAMBDA_RUNTIME_API": api.address, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+    output = finished.stdout + finished.stderr
+    assert finished.returncode == 1, output
+    lines = output.rstrip("\n").split("\n")
+    assert len(lines) == 1 and lines[0].startswith("[CRITICAL]") and says in lines[0], output
