@@ -57,6 +57,9 @@ class Fault:
     next_close: bool = False
     next_reset: bool = False
     requeue: bool = False
+    # Only on a connection that has carried a request before (an idle keep-alive connection the peer
+    # closed): on a fresh one the invocation is handed out as planned, fault and all, to the next /next.
+    only_reused: bool = False
     post_delay: float = 0.0
     post_status: int = 202
     post_body: bytes = b'{"status":"OK"}'
@@ -101,6 +104,7 @@ def _chunked(request_id: str, event: bytes) -> bytes:
 FAULTS: dict[str, Fault] = {
     # /next
     "next-dropped-before-answer": Fault(next_cut=0, next_close=True, requeue=True),
+    "next-idle-connection-dropped": Fault(next_cut=0, next_close=True, requeue=True, only_reused=True),
     "next-reset-before-answer": Fault(next_cut=0, next_close=True, next_reset=True, requeue=True),
     "next-dropped-in-head": Fault(next_cut=30, next_close=True),
     "next-dropped-in-body": Fault(next_cut=-3, next_close=True),
@@ -246,6 +250,7 @@ class FaultyRuntimeAPI:
     def _serve(self, connection: socket.socket, number: int) -> None:
         connection.settimeout(TIMEOUT)
         reader = _Reader(connection)
+        served = 0
         try:
             while not self._stopping.is_set():
                 head = reader.read_until(b"\r\n\r\n")
@@ -255,11 +260,12 @@ class FaultyRuntimeAPI:
                 with self._condition:
                     self.requests.append(request)
                 if request.method == "GET":
-                    keep = self._next(connection, request)
+                    keep = self._next(connection, request, reused=served > 0)
                 else:
                     keep = self._post(connection, request)
                 if not keep:
                     return
+                served += 1
         except (OSError, ConnectionError):
             return  # the runtime closed its end, or the test is stopping
         except BaseException as error:  # reported by __exit__
@@ -279,12 +285,14 @@ class FaultyRuntimeAPI:
                 self._condition.wait(min(remaining, 0.1))
             return self._queue.popleft()
 
-    def _next(self, connection: socket.socket, request: RawRequest) -> bool:
+    def _next(self, connection: socket.socket, request: RawRequest, reused: bool = True) -> bool:
         plan = self._take()
         if plan is None:
             connection.sendall(http_response(500, b'{"errorMessage":"no more invocations"}'))
             return False
         fault = plan.fault
+        if fault.only_reused and not reused:
+            fault = NO_FAULT
         if fault.requeue:
             with self._condition:
                 # Handed out on the next /next, without the fault: the server never saw this request.

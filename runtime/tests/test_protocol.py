@@ -714,7 +714,12 @@ def test_the_fast_paths_agree_with_the_general_parser(
         assert slow is not None and fields(fast) == fields(slow)
     general = protocol.parse_complete_response(data)
     assert general is not None
-    assert protocol.is_plain_accepted(data) == (general.status == 202)
+    # The fast path may leave anything to the general parser (a header value that looks like a
+    # Connection header, say); what it takes must be a 202 that keeps the connection.
+    if protocol.is_plain_accepted(data):
+        assert general.status == 202 and general.keep_alive
+    elif b"onnection:" not in data and b"ransfer-" not in data:
+        assert general.status != 202
 
 
 @settings(max_examples=100, deadline=None)

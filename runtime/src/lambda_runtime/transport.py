@@ -159,12 +159,22 @@ class RuntimeClient:
 
         @overload
         def _exchange(
-            self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, quick: None = None
+            self,
+            request: bytes,
+            body: bytes = b"",
+            retry_if_stale: bool = False,
+            quick: None = None,
+            patient: bool = False,
         ) -> Response: ...
 
         @overload
         def _exchange(
-            self, request: bytes, body: bytes = b"", retry_if_stale: bool = False, *, quick: QuickParse
+            self,
+            request: bytes,
+            body: bytes = b"",
+            retry_if_stale: bool = False,
+            quick: QuickParse | None = None,
+            patient: bool = False,
         ) -> Response | Invocation: ...
 
     def _exchange(
