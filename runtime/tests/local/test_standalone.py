@@ -46,6 +46,13 @@ def fails(event, context):
 READY = re.compile(r"listening on (\S+?): invoke with POST (\S+)")
 
 
+def _ctrl_c_as_usual() -> None:
+    """In the child, before exec: SIGINT back to its default, so that Python turns it into
+    KeyboardInterrupt. A shell starts background jobs (a CI job run with ``&``) with SIGINT ignored, and
+    Python keeps an ignored SIGINT ignored, which is not what these tests are about."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Process:
     """A child process whose stdout is read line by line on a thread (so reads can time out)."""
 
@@ -57,6 +64,7 @@ class Process:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ctrl_c_as_usual,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
