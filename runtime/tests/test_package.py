@@ -29,7 +29,7 @@ from lambda_runtime.artifact.archive import FIXED_TIMESTAMP, Entry, write_zip
 from lambda_runtime.artifact.container import render_dockerfile, render_dockerignore
 from lambda_runtime.artifact.dependencies import Target, runtime_requirements
 from lambda_runtime.artifact.project import own_code
-from lambda_runtime.artifact.wrapper import BOOTSTRAP
+from lambda_runtime.artifact.wrapper import BOOTSTRAP, START
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "examples"
@@ -159,7 +159,7 @@ def test_the_bootstrap_starts_lambda_runtime_with_the_interpreter_lambda_passed(
         timeout=WAIT,
         check=True,
     )
-    expected = [f"arg:{argument}" for argument in [*kept_options, "-m", "lambda_runtime", "app.handler"]]
+    expected = [f"arg:{argument}" for argument in [*kept_options, "-c", START, "app.handler"]]
     assert finished.stdout.splitlines() == [*expected, "PYTHONPATH:/var/task:/var/runtime"]
     # Without LAMBDA_TASK_ROOT, the bootstrap's own directory is the task root.
     finished = subprocess.run(
