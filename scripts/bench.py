@@ -100,8 +100,13 @@ ALL = "all"
 
 FLOOR = "floor"
 OURS_CLI = "lambda-runtime (CLI)"
+OURS_BOOTSTRAP = "lambda-runtime (bootstrap)"
 OURS_SCRIPT = "lambda-runtime (script)"
 AWSLAMBDARIC = "awslambdaric"
+
+# What the zip's bootstrap (lambda_runtime/artifact/wrapper.py) runs on Lambda: the CLI's entry point,
+# started with -c rather than -m, which imports runpy first.
+BOOTSTRAP_START = "import sys; from lambda_runtime.cli import main; sys.exit(main())"
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,14 @@ CONTENDERS = (
         "cli",
         OURS_CLI,
         lambda s: ["-m", "lambda_runtime", s.handler],
+        "lambda_runtime",
+        exits_by_itself=True,
+        is_ours=True,
+    ),
+    Contender(
+        "bootstrap",
+        OURS_BOOTSTRAP,
+        lambda s: ["-c", BOOTSTRAP_START, s.handler],
         "lambda_runtime",
         exits_by_itself=True,
         is_ours=True,
