@@ -48,11 +48,21 @@ def header_value(head: bytes, name: bytes) -> bytes | None:
     return head[start : end if end >= 0 else len(head)].strip()
 
 
+def connect(address: str) -> socket.socket:
+    """One connection to ``host:port`` with TCP_NODELAY, as a runtime keeps for its whole life."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]")
+    # Not socket.create_connection: its getaddrinfo call imports the idna codec, milliseconds of cold
+    # start, to resolve an address that is numeric anyway.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.connect((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
 def main() -> None:
     address = os.environ["AWS_LAMBDA_RUNTIME_API"]
     invocations = int(os.environ["MAX_INVOCATIONS"])
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
     host_header = b"Host: " + address.encode() + b"\r\n"
 
     next_request = b"GET " + API + b"/invocation/next HTTP/1.1\r\n" + host_header + b"\r\n"
@@ -66,11 +76,7 @@ def main() -> None:
         + RESPONSE_BODY
     )
 
-    # Not socket.create_connection: its getaddrinfo call imports the idna codec, milliseconds of cold
-    # start, to resolve an address that is numeric anyway.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.connect((host, int(port)))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock = connect(address)
     buffer = b""
     for _ in range(invocations):
         sock.sendall(next_request)

@@ -7,9 +7,8 @@ included) are one prebuilt buffer sent again and again, and the final empty chun
 """
 
 import os
-import socket
 
-from bench_floor import header_value, read_message
+from bench_floor import connect, header_value, read_message
 
 API = b"/2018-06-01/runtime"
 STREAM_BYTES = int(os.environ.get("BENCH_STREAM_BYTES", 64 * 1024 * 1024))
@@ -19,8 +18,6 @@ WRITE_BYTES = int(os.environ.get("BENCH_WRITE_BYTES", 64 * 1024))
 def main() -> None:
     address = os.environ["AWS_LAMBDA_RUNTIME_API"]
     invocations = int(os.environ["MAX_INVOCATIONS"])
-    host, _, port = address.rpartition(":")
-    host = host.strip("[]")
     host_header = b"Host: " + address.encode() + b"\r\n"
     next_request = b"GET " + API + b"/invocation/next HTTP/1.1\r\n" + host_header + b"\r\n"
     head_prefix = b"POST " + API + b"/invocation/"
@@ -35,9 +32,7 @@ def main() -> None:
     piece = b"%x\r\n" % WRITE_BYTES + b"x" * WRITE_BYTES + b"\r\n"
     tail = (b"%x\r\n" % remainder + b"x" * remainder + b"\r\n" if remainder else b"") + b"0\r\n\r\n"
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.connect((host, int(port)))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock = connect(address)
     buffer = b""
     for _ in range(invocations):
         sock.sendall(next_request)

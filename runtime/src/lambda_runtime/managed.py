@@ -13,14 +13,13 @@ import contextlib
 import os
 import queue
 import socket
-import sys
 import threading
 
 from .concurrency import InvocationBudget, worker_count
 from .context import FunctionInfo, LambdaContext, current_context
 from .errors import InitError
 from .protocol import ProtocolError
-from .runtime import LambdaRuntime, _log, _max_invocations
+from .runtime import LambdaRuntime, _log, _max_invocations, client_for_run
 from .stop_signals import on_stop_signal
 from .transport import ConnectionLost, RuntimeAPIError, RuntimeClient
 
@@ -79,13 +78,7 @@ class LambdaManagedRuntime(LambdaRuntime):
 def serve_in_process(runtime: LambdaRuntime, address: str, concurrency: str, interrupted: int) -> None:
     """Init once, then serve with threads (plain handler) or tasks (``async def``); exit as they end."""
     environ = os.environ
-    if sys.stdout.isatty() is False and hasattr(sys.stdout, "reconfigure"):
-        sys.stdout.reconfigure(line_buffering=True)
-    try:
-        client = RuntimeClient(address)
-    except ValueError as error:
-        sys.stderr.write(f"lambda-runtime: {error}\n")
-        raise SystemExit(1) from None
+    client = client_for_run(address)
     try:
         try:
             count = worker_count(concurrency)

@@ -104,6 +104,19 @@ def local_package() -> ModuleType:
     return local
 
 
+def client_for_run(address: str) -> RuntimeClient:
+    """The process's client for ``address``, with stdout made ready for Lambda; a malformed address
+    ends the process with one line."""
+    if sys.stdout.isatty() is False and hasattr(sys.stdout, "reconfigure"):
+        # Lambda reads stdout through a pipe: without this, prints would sit in a buffer.
+        sys.stdout.reconfigure(line_buffering=True)
+    try:
+        return RuntimeClient(address)
+    except ValueError as error:
+        sys.stderr.write(f"lambda-runtime: {error}\n")
+        raise SystemExit(1) from None
+
+
 def _max_invocations(environ: os._Environ[str] | dict[str, str]) -> int | None:
     text = environ.get("MAX_INVOCATIONS", "").strip()
     if not text:
@@ -249,14 +262,7 @@ class LambdaRuntime:
         if concurrency and concurrency.strip() != "1":
             self._run_workers(address, concurrency, interrupted)
             return
-        if sys.stdout.isatty() is False and hasattr(sys.stdout, "reconfigure"):
-            # Lambda reads stdout through a pipe: without this, prints would sit in a buffer.
-            sys.stdout.reconfigure(line_buffering=True)
-        try:
-            client = RuntimeClient(address)
-        except ValueError as error:
-            sys.stderr.write(f"lambda-runtime: {error}\n")
-            raise SystemExit(1) from None
+        client = client_for_run(address)
         try:
             adapted = self._initialise(client, environ)
             self._serve(client, adapted, _max_invocations(environ))
