@@ -436,14 +436,16 @@ def install_stop_signals_off_the_main_thread(target: Lifecycle) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("mode", "env", "inits"),
+    ("mode", "env", "inits", "signum"),
     [
-        ("a process per worker", {}, 2),
-        ("threads in one process", {"LAMBDA_MANAGED_RUNTIME": "1"}, 1),
+        ("a process per worker", {}, 2, signal.SIGTERM),
+        ("threads in one process", {"LAMBDA_MANAGED_RUNTIME": "1"}, 1, signal.SIGTERM),
+        ("threads in one process", {"LAMBDA_MANAGED_RUNTIME": "1"}, 1, signal.SIGINT),
     ],
+    ids=["processes-SIGTERM", "threads-SIGTERM", "threads-SIGINT"],
 )
-def test_sigterm_with_several_workers_runs_each_inits_hooks_once_and_exits_0(
-    tmp_path: Path, mode: str, env: dict[str, str], inits: int
+def test_a_stop_signal_with_several_workers_runs_each_inits_hooks_once_and_exits_0(
+    tmp_path: Path, mode: str, env: dict[str, str], inits: int, signum: int
 ) -> None:
     """With AWS_LAMBDA_MAX_CONCURRENCY=2, every init that ran (one per worker process, or one shared by
     the threads) gets its shutdown hooks and its resource closed, after the invocation in flight."""
@@ -455,7 +457,7 @@ def test_sigterm_with_several_workers_runs_each_inits_hooks_once_and_exits_0(
         deadline = time.monotonic() + PROCESS_TIMEOUT
         while [r[1] for r in api.requests].count(protocol.NEXT_PATH) < 3 and time.monotonic() < deadline:
             time.sleep(0.01)
-        code, output = stop(process, signal.SIGTERM)
+        code, output = stop(process, signum)
     assert code == 0, output
     journal = (tmp_path / "journal.txt").read_text().splitlines()
     assert journal.count("opened") == inits, journal

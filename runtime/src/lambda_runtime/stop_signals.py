@@ -19,9 +19,14 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 STOP_SIGNALS = (signal.SIGTERM,)
+# With the lifecycle extra, Ctrl-C is a graceful stop too (its hooks must run): the in-process runtimes
+# then take SIGINT the same way, or the lifecycle's handler would only set a flag nobody reads.
+STOP_SIGNALS_WITH_LIFECYCLE = (signal.SIGTERM, signal.SIGINT)
 
 
-def on_stop_signal(stop: Callable[[int], None]) -> Callable[[], None]:
+def on_stop_signal(
+    stop: Callable[[int], None], signals: tuple[signal.Signals, ...] = STOP_SIGNALS
+) -> Callable[[], None]:
     """Call ``stop(signal_number)`` when a stop signal arrives; returns a function that puts the
     previous handlers back.
 
@@ -31,12 +36,12 @@ def on_stop_signal(stop: Callable[[int], None]) -> Callable[[], None]:
     """
     if threading.current_thread() is not threading.main_thread():
         return _nothing_to_restore
-    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+    previous = {number: signal.getsignal(number) for number in signals}
 
     def handle(number: int, frame: object) -> None:
         stop(number)
 
-    for number in STOP_SIGNALS:
+    for number in signals:
         signal.signal(number, handle)
 
     def restore() -> None:
