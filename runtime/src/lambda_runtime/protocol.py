@@ -102,9 +102,14 @@ class Invocation:
         return f"Invocation(request_id={self.request_id!r}, event=<{len(self.event)} bytes>)"
 
 
+def usable_id(value: str) -> bool:
+    """Whether an id from the Runtime API is safe to echo into a request line or header."""
+    return bool(value) and len(value) <= 256 and _ID_CHARS.issuperset(value)
+
+
 def check_id(value: str, what: str) -> str:
     """Return ``value`` if it is safe to echo into a request line or header, else raise."""
-    if not value or len(value) > 256 or not _ID_CHARS.issuperset(value):
+    if not usable_id(value):
         raise ProtocolError(f"the Runtime API sent an unusable {what}: {value[:80]!r}")
     return value
 
@@ -409,21 +414,18 @@ def parse_next_response(data: bytes) -> Invocation | None:
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
     if (
         len(headers) != len(lines)  # a repeated header
-        or not request_id  # absent or empty: the general parser says which
+        or request_id is None
         or length is None
         or not length.isdigit()
         or int(length) != len(data) - end - 4
-        or not _ID_CHARS.issuperset(request_id)
-        or len(request_id) > 256
+        or not usable_id(request_id)  # the general parser says what is wrong with it
     ):
         return None
     deadline = headers.get("Lambda-Runtime-Deadline-Ms")
     if deadline is not None and not deadline.isdigit():
         return None
     invocation_id = headers.get("Lambda-Runtime-Invocation-Id")
-    if invocation_id is not None and (
-        not invocation_id or not _ID_CHARS.issuperset(invocation_id) or len(invocation_id) > 256
-    ):
+    if invocation_id is not None and not usable_id(invocation_id):
         return None
     return Invocation(
         request_id,
