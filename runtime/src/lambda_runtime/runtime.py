@@ -385,11 +385,7 @@ class LambdaRuntime:
         try:
             client.post_response(invocation, body)
         except StaleInvocation:
-            _log().warning(
-                "The Runtime API answered 410 Gone: invocation %s had already timed out, "
-                "its response was dropped",
-                invocation.request_id,
-            )
+            log_stale(invocation, "response")
         except RejectedResponse as rejection:
             self._report_rejection(client, invocation, rejection)
 
@@ -403,11 +399,7 @@ class LambdaRuntime:
         except (RuntimeAPIError, ProtocolError):
             raise
         except StaleInvocation:
-            _log().warning(
-                "The Runtime API answered 410 Gone: invocation %s had already timed out, "
-                "its stream was dropped",
-                invocation.request_id,
-            )
+            log_stale(invocation, "stream")
         except RejectedResponse as rejection:
             self._report_rejection(client, invocation, rejection)
         except BaseException as error:
@@ -422,7 +414,7 @@ class LambdaRuntime:
                 try:
                     stream.fail(error_type, body)
                 except StaleInvocation:
-                    _log().warning("The Runtime API answered 410 Gone to a failed stream: it had timed out")
+                    log_stale(invocation, "failed stream")
                 except RejectedResponse as rejection:
                     self._report_rejection(client, invocation, rejection)
             else:
@@ -449,7 +441,7 @@ class LambdaRuntime:
         try:
             client.post_error(invocation, error_type, body)
         except StaleInvocation:
-            _log().warning("The Runtime API answered 410 Gone to the error: invocation had already timed out")
+            log_stale(invocation, "error report")
         except RejectedResponse as rejection:
             _log().error("The Runtime API refused the error report: %s", rejection)
             if rejection.status != 413:
@@ -472,6 +464,15 @@ class LambdaRuntime:
         _log().error("%s: %s", error_type, message)
         body = protocol.error_body(error_type, message, (), invocation.request_id)
         self._post_error(client, invocation, error_type, body, message)
+
+
+def log_stale(invocation: Invocation, what: str) -> None:
+    """Log a 410 Gone: the invocation had already timed out, and Lambda dropped the ``what`` posted for it."""
+    _log().warning(
+        "The Runtime API answered 410 Gone: invocation %s had already timed out, its %s was dropped",
+        invocation.request_id,
+        what,
+    )
 
 
 def _describe_and_log(error: BaseException, note: str = "") -> tuple[str, str, list[str]]:

@@ -18,7 +18,7 @@ from .errors import ResponseSizeTooLarge
 from .handlers import AdaptedHandler, codec, event_loop
 from .managed import FAILURE_GRACE_SECONDS, _report_worker_failure
 from .protocol import Invocation, ProtocolError
-from .runtime import LambdaRuntime, _describe_and_log, _log
+from .runtime import LambdaRuntime, _describe_and_log, _log, log_stale
 from .stop_signals import STOP_SIGNALS, STOP_SIGNALS_WITH_LIFECYCLE, on_stop_signal
 from .streaming import ResponseStream
 from .transport import ConnectionLost, RejectedResponse, RuntimeAPIError, StaleInvocation
@@ -170,11 +170,7 @@ class _TaskServer:
         try:
             await client.post_response(invocation, body)
         except StaleInvocation:
-            _log().warning(
-                "The Runtime API answered 410 Gone: invocation %s had already timed out, "
-                "its response was dropped",
-                invocation.request_id,
-            )
+            log_stale(invocation, "response")
         except RejectedResponse as rejection:
             await _report_rejection(client, invocation, rejection)
 
@@ -203,11 +199,7 @@ class _TaskServer:
         try:
             await client.stream_answer()
         except StaleInvocation:
-            _log().warning(
-                "The Runtime API answered 410 Gone: invocation %s had already timed out, "
-                "its stream was dropped",
-                invocation.request_id,
-            )
+            log_stale(invocation, "stream")
         except RejectedResponse as rejection:
             _log().error("The Runtime API refused the streamed response: %s", rejection)
         if failure is not None and not isinstance(failure, Exception):
@@ -221,7 +213,7 @@ async def _report_error(client: AsyncRuntimeClient, invocation: Invocation, erro
     try:
         await client.post_error(invocation, error_type, body)
     except StaleInvocation:
-        _log().warning("The Runtime API answered 410 Gone to the error: invocation had already timed out")
+        log_stale(invocation, "error report")
     except RejectedResponse as rejection:
         _log().error("The Runtime API refused the error report: %s", rejection)
 
