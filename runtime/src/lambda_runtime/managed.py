@@ -20,7 +20,7 @@ from .context import FunctionInfo, LambdaContext, current_context
 from .errors import InitError
 from .protocol import ProtocolError
 from .runtime import LambdaRuntime, _log, _max_invocations, client_for_run
-from .stop_signals import STOP_SIGNALS, STOP_SIGNALS_WITH_LIFECYCLE, on_stop_signal
+from .stop_signals import on_stop_signal
 from .transport import ConnectionLost, RuntimeAPIError, RuntimeClient
 
 TYPE_CHECKING = False
@@ -166,8 +166,7 @@ def _serve_with_threads(
     for thread in threads:
         thread.daemon = True  # a worker stuck in a handler must not keep a failing process alive
         thread.start()
-    signals = STOP_SIGNALS if runtime._lifecycle is None else STOP_SIGNALS_WITH_LIFECYCLE
-    restore_signals = on_stop_signal(lambda number: stop(), signals)
+    restore_signals = on_stop_signal(lambda number: stop(), runtime._lifecycle is not None)
     code = 0
     remaining = count
     deadline: float | None = None

@@ -24,9 +24,7 @@ STOP_SIGNALS = (signal.SIGTERM,)
 STOP_SIGNALS_WITH_LIFECYCLE = (signal.SIGTERM, signal.SIGINT)
 
 
-def on_stop_signal(
-    stop: Callable[[int], None], signals: tuple[signal.Signals, ...] = STOP_SIGNALS
-) -> Callable[[], None]:
+def on_stop_signal(stop: Callable[[int], None], lifecycle_in_use: bool = False) -> Callable[[], None]:
     """Call ``stop(signal_number)`` when a stop signal arrives; returns a function that puts the
     previous handlers back.
 
@@ -36,6 +34,7 @@ def on_stop_signal(
     """
     if threading.current_thread() is not threading.main_thread():
         return _nothing_to_restore
+    signals = STOP_SIGNALS_WITH_LIFECYCLE if lifecycle_in_use else STOP_SIGNALS
     previous = {number: signal.getsignal(number) for number in signals}
 
     def handle(number: int, frame: object) -> None:

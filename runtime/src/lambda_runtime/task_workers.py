@@ -19,7 +19,7 @@ from .handlers import AdaptedHandler, codec, event_loop
 from .managed import FAILURE_GRACE_SECONDS, _report_worker_failure
 from .protocol import Invocation, ProtocolError
 from .runtime import LambdaRuntime, _describe_and_log, _log, log_stale
-from .stop_signals import STOP_SIGNALS, STOP_SIGNALS_WITH_LIFECYCLE, on_stop_signal
+from .stop_signals import on_stop_signal
 from .streaming import ResponseStream
 from .transport import ConnectionLost, RejectedResponse, RuntimeAPIError, StaleInvocation
 
@@ -49,8 +49,7 @@ def serve_with_tasks(
     def stop_soon(number: int) -> None:
         loop.call_soon_threadsafe(server.stop)
 
-    signals = STOP_SIGNALS if runtime._lifecycle is None else STOP_SIGNALS_WITH_LIFECYCLE
-    restore_signals = on_stop_signal(stop_soon, signals)
+    restore_signals = on_stop_signal(stop_soon, runtime._lifecycle is not None)
     try:
         code: int = loop.run_until_complete(server.serve())
         return code
