@@ -181,14 +181,10 @@ class RuntimeAPI:
         await self._accept(conn, invocation)
 
     async def _error(self, conn: HTTPConnection, request: h11.Request, invocation: PendingInvocation) -> None:
-        try:
-            body, _ = await conn.read_body(_ERROR_LIMIT)
-        except BodyTooLarge:
-            await conn.refuse(
-                413, "RequestEntityTooLarge", f"an error body must be under {_ERROR_LIMIT} bytes"
-            )
+        read = await _read_error(conn, request)
+        if read is None:
             return
-        error_type = protocol.function_error_type(header(request, protocol.ERROR_TYPE_HEADER.encode()), body)
+        error_type, body = read
         self._log.error(
             "Invocation %s failed: %s: %s", invocation.request_id, error_type, _error_message(body)
         )
@@ -269,17 +265,23 @@ class RuntimeAPI:
     # -- POST /runtime/init/error --------------------------------------------------------------------
 
     async def _init_error(self, conn: HTTPConnection, request: h11.Request) -> None:
-        try:
-            body, _ = await conn.read_body(_ERROR_LIMIT)
-        except BodyTooLarge:
-            await conn.refuse(
-                413, "RequestEntityTooLarge", f"an error body must be under {_ERROR_LIMIT} bytes"
-            )
+        read = await _read_error(conn, request)
+        if read is None:
             return
-        error_type = protocol.function_error_type(header(request, protocol.ERROR_TYPE_HEADER.encode()), body)
+        error_type, body = read
         self._log.error("The function failed to initialise: %s: %s", error_type, _error_message(body))
         self._dispatcher.init_failed(Failure(error_type, body))
         await conn.respond(202, _ACCEPTED)
+
+
+async def _read_error(conn: HTTPConnection, request: h11.Request) -> tuple[str, bytes] | None:
+    """The error type and body of an error post, or None once a body over the limit got its 413."""
+    try:
+        body, _ = await conn.read_body(_ERROR_LIMIT)
+    except BodyTooLarge:
+        await conn.refuse(413, "RequestEntityTooLarge", f"an error body must be under {_ERROR_LIMIT} bytes")
+        return None
+    return protocol.function_error_type(header(request, protocol.ERROR_TYPE_HEADER.encode()), body), body
 
 
 def _error_message(body: bytes) -> str:
