@@ -10,6 +10,7 @@ Run by ``bench.py`` as ``python bench_floor.py`` with ``AWS_LAMBDA_RUNTIME_API``
 
 import os
 import socket
+from collections.abc import Callable
 
 API = b"/2018-06-01/runtime"
 # What bench_handler.handler answers to the bench's event, byte for byte as json.dumps writes it.
@@ -60,22 +61,18 @@ def connect(address: str) -> socket.socket:
     return sock
 
 
-def main() -> None:
+# Given the Host header line, what sends one POST .../response for a request id.
+Answer = Callable[[socket.socket, bytes], None]
+
+
+def serve(prepare: Callable[[bytes], Answer]) -> None:
+    """The floor's loop: ``MAX_INVOCATIONS`` times, GET /next, send what ``prepare(host_header)`` answers
+    with (built once, before the loop), and check its 202."""
     address = os.environ["AWS_LAMBDA_RUNTIME_API"]
     invocations = int(os.environ["MAX_INVOCATIONS"])
     host_header = b"Host: " + address.encode() + b"\r\n"
-
     next_request = b"GET " + API + b"/invocation/next HTTP/1.1\r\n" + host_header + b"\r\n"
-    response_prefix = b"POST " + API + b"/invocation/"
-    response_suffix = (
-        b"/response HTTP/1.1\r\n"
-        + host_header
-        + b"Content-Type: application/json\r\nContent-Length: "
-        + str(len(RESPONSE_BODY)).encode()
-        + b"\r\n\r\n"
-        + RESPONSE_BODY
-    )
-
+    answer = prepare(host_header)
     sock = connect(address)
     buffer = b""
     for _ in range(invocations):
@@ -86,12 +83,30 @@ def main() -> None:
         request_id = header_value(head, b"lambda-runtime-aws-request-id")
         if not request_id:
             raise SystemExit("floor: /next answered without a request id")
-        sock.sendall(response_prefix + request_id + response_suffix)
+        answer(sock, request_id)
         head, _answer, buffer = read_message(sock, buffer)
         if not head.startswith(b"HTTP/1.1 202"):
             raise SystemExit(f"floor: /response answered {head[:40]!r}")
     sock.close()
 
 
+def buffered_answer(host_header: bytes) -> Answer:
+    """POST .../response with the fixed JSON body, all but the request id prebuilt."""
+    prefix = b"POST " + API + b"/invocation/"
+    suffix = (
+        b"/response HTTP/1.1\r\n"
+        + host_header
+        + b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(RESPONSE_BODY)).encode()
+        + b"\r\n\r\n"
+        + RESPONSE_BODY
+    )
+
+    def answer(sock: socket.socket, request_id: bytes) -> None:
+        sock.sendall(prefix + request_id + suffix)
+
+    return answer
+
+
 if __name__ == "__main__":
-    main()
+    serve(buffered_answer)
