@@ -354,36 +354,14 @@ class Trace:
     response_bodies: set[bytes] = field(default_factory=set)
 
 
-class MockRuntimeAPI:
-    """A Runtime API on 127.0.0.1 that serves ``invocations`` copies of ``event``, then holds /next.
+class LoopbackServer:
+    """A server on 127.0.0.1 with a thread per connection running ``_serve`` (blocking reads): the
+    listener, the accept loop and a bounded stop, for the benchmarks' mocks. A subclass calls
+    ``super().__init__()`` last: it starts accepting."""
 
-    Built to stay out of the measurement: every ``/next`` answer is prebuilt, and each connection
-    has its own thread doing blocking reads, so the hot path is recv, a few finds, sendall. A client
-    that reconnects, or opens a second connection, gets served just the same.
-    """
-
-    def __init__(self, event: bytes, invocations: int, warmup: int, wake: threading.Event) -> None:
-        self.invocations = invocations
-        self._warmup = warmup
-        self._wake = wake  # set when the run is complete or the function reported an init error
-        # Called on the mock's thread with the function blocked, waiting for its last answer.
-        self.before_final_reply: Callable[[], None] | None = None
-        self.trace = Trace()
-        deadline_ms = int(time.time() * 1000) + 15 * 60 * 1000  # Lambda's longest timeout
-        self._next_replies = [next_reply(index, event, deadline_ms) for index in range(invocations)]
-        # The /response and /error paths that may answer each invocation.
-        self._answer_paths = [
-            (
-                INVOCATION_PREFIX + request_id(index) + b"/response",
-                INVOCATION_PREFIX + request_id(index) + b"/error",
-            )
-            for index in range(invocations)
-        ]
-        self._response_path: bytes | None = None  # of the invocation in progress, if any
-        self._error_path: bytes | None = None
+    def __init__(self) -> None:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self.idle = threading.Event()  # set once the function waits on /next with no event left
         self._connections: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
         self._listener = socket.create_server(("127.0.0.1", 0))
@@ -391,10 +369,6 @@ class MockRuntimeAPI:
         self._listener.settimeout(0.1)
         self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
         self._start_thread(self._accept_loop)
-
-    @property
-    def complete(self) -> bool:
-        return self.trace.answered >= self.invocations
 
     def stop(self) -> None:
         """Close everything; threads blocked on a socket wake up with an error and end."""
@@ -426,6 +400,44 @@ class MockRuntimeAPI:
             with self._lock:
                 self._connections.add(connection)
             self._start_thread(self._serve, connection)
+
+    def _serve(self, connection: socket.socket) -> None:
+        raise NotImplementedError
+
+
+class MockRuntimeAPI(LoopbackServer):
+    """A Runtime API on 127.0.0.1 that serves ``invocations`` copies of ``event``, then holds /next.
+
+    Built to stay out of the measurement: every ``/next`` answer is prebuilt, and each connection
+    has its own thread doing blocking reads, so the hot path is recv, a few finds, sendall. A client
+    that reconnects, or opens a second connection, gets served just the same.
+    """
+
+    def __init__(self, event: bytes, invocations: int, warmup: int, wake: threading.Event) -> None:
+        self.invocations = invocations
+        self._warmup = warmup
+        self._wake = wake  # set when the run is complete or the function reported an init error
+        # Called on the mock's thread with the function blocked, waiting for its last answer.
+        self.before_final_reply: Callable[[], None] | None = None
+        self.trace = Trace()
+        deadline_ms = int(time.time() * 1000) + 15 * 60 * 1000  # Lambda's longest timeout
+        self._next_replies = [next_reply(index, event, deadline_ms) for index in range(invocations)]
+        # The /response and /error paths that may answer each invocation.
+        self._answer_paths = [
+            (
+                INVOCATION_PREFIX + request_id(index) + b"/response",
+                INVOCATION_PREFIX + request_id(index) + b"/error",
+            )
+            for index in range(invocations)
+        ]
+        self._response_path: bytes | None = None  # of the invocation in progress, if any
+        self._error_path: bytes | None = None
+        self.idle = threading.Event()  # set once the function waits on /next with no event left
+        super().__init__()
+
+    @property
+    def complete(self) -> bool:
+        return self.trace.answered >= self.invocations
 
     def _serve(self, connection: socket.socket) -> None:
         reader = ConnectionReader(connection)

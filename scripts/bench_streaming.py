@@ -16,7 +16,6 @@ Standard library only; ``python scripts/bench_streaming.py --help`` lists the op
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import platform
@@ -36,6 +35,7 @@ from bench import (
     NOT_FOUND,
     SCRIPTS,
     ExitWatcher,
+    LoopbackServer,
     compile_bytecode,
     log,
     next_reply,
@@ -152,7 +152,7 @@ class RunResult:
     durations: list[float] = field(default_factory=list)
 
 
-class StreamingMock:
+class StreamingMock(LoopbackServer):
     """A Runtime API on 127.0.0.1 that serves ``invocations`` events and drains each streamed answer."""
 
     def __init__(self, invocations: int, stream_bytes: int, wake: threading.Event) -> None:
@@ -168,42 +168,9 @@ class StreamingMock:
         self._wake = wake
         self._issued = 0
         self._sent_at = 0.0
-        self._stopping = threading.Event()
-        self._connections: list[socket.socket] = []
-        self._lock = threading.Lock()
         deadline_ms = int(time.time() * 1000) + 15 * 60 * 1000
         self._replies = [next_reply(index, b"{}", deadline_ms) for index in range(invocations)]
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.address = f"127.0.0.1:{self._listener.getsockname()[1]}"
-        self._threads = [threading.Thread(target=self._accept_loop, daemon=True)]
-        self._threads[0].start()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        with self._lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        for thread in self._threads:
-            thread.join(timeout=2.0)
-        self._listener.close()
-
-    def _accept_loop(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._connections.append(connection)
-            thread = threading.Thread(target=self._serve, args=(connection,), daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        super().__init__()
 
     def _fail(self, text: str) -> None:
         self.problem = self.problem or text
