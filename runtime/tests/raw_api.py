@@ -218,14 +218,22 @@ class _Reader:
         self._buffer += data
         return bool(data)
 
-    def read_until(self, delimiter: bytes) -> bytes | None:
-        """The bytes up to and including ``delimiter``; None if the peer closed first."""
-        while (index := self._buffer.find(delimiter)) < 0:
+    def read_until(self, delimiter: bytes, end_on_empty_line: bool = False) -> bytes | None:
+        """The bytes up to and including ``delimiter`` (trailers, with ``end_on_empty_line``: up to the
+        empty line that ends them); None if the peer closed first."""
+        start = 0
+        while True:
+            index = self._buffer.find(delimiter, start)
+            if index >= 0:
+                end = index + len(delimiter)
+                if end_on_empty_line and not self._buffer[:end].endswith(b"\r\n\r\n") and end != 2:
+                    start = end
+                    continue
+                data = bytes(self._buffer[:end])
+                del self._buffer[:end]
+                return data
             if not self._fill():
                 return None
-        data = bytes(self._buffer[: index + len(delimiter)])
-        del self._buffer[: index + len(delimiter)]
-        return data
 
     def read_exactly(self, size: int) -> bytes:
         while len(self._buffer) < size:

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Iterable
 
 from lambda_runtime import protocol
+from raw_api import _Reader
 
 TIMEOUT = 20.0
 
@@ -120,40 +121,3 @@ class ScriptedRuntimeAPI:
             size_total += size
             if self._keep_bodies:
                 kept += size_line + data
-
-
-class _Reader:
-    """Buffered reads from a socket by delimiter or by size."""
-
-    def __init__(self, connection: socket.socket) -> None:
-        self._connection = connection
-        self._buffer = bytearray()
-
-    def _fill(self) -> bool:
-        data = self._connection.recv(1 << 20)
-        self._buffer += data
-        return bool(data)
-
-    def read_until(self, delimiter: bytes, end_on_empty_line: bool = False) -> bytes | None:
-        """Bytes up to and including ``delimiter`` (trailers: up to the empty line); None at EOF."""
-        start = 0
-        while True:
-            index = self._buffer.find(delimiter, start)
-            if index >= 0:
-                end = index + len(delimiter)
-                if end_on_empty_line and not self._buffer[:end].endswith(b"\r\n\r\n") and end != 2:
-                    start = end
-                    continue
-                data = bytes(self._buffer[:end])
-                del self._buffer[:end]
-                return data
-            if not self._fill():
-                return None
-
-    def read_exactly(self, size: int) -> bytes:
-        while len(self._buffer) < size:
-            if not self._fill():
-                raise ConnectionError("the connection closed inside a body")
-        data = bytes(self._buffer[:size])
-        del self._buffer[:size]
-        return data
