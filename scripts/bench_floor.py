@@ -4,13 +4,23 @@ One keep-alive connection with TCP_NODELAY; per invocation a prebuilt ``GET /nex
 read just far enough to find its length and request id, and a ``POST .../response`` with a fixed
 body. No JSON, no logging, no handler: whatever a real runtime spends above this is its own overhead.
 
+It imports what lambda-runtime's own transport imports: the C module ``_socket`` rather than the
+``socket`` wrapper, whose import (``selectors``, ``enum``, ``collections``...) would be a third of the
+floor's cold start, which a runtime can do without.
+
 Run by ``bench.py`` as ``python bench_floor.py`` with ``AWS_LAMBDA_RUNTIME_API`` and
 ``MAX_INVOCATIONS`` set; it exits after that many invocations.
 """
 
 import os
-import socket
-from collections.abc import Callable
+from _socket import AF_INET, AF_INET6, IPPROTO_TCP, SOCK_STREAM, TCP_NODELAY, socket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing only: importing collections.abc would cost the floor's cold start
+    from collections.abc import Callable
+
+    # Given the Host header line, what sends one POST .../response for a request id.
+    Answer = Callable[[socket, bytes], None]
 
 API = b"/2018-06-01/runtime"
 # What bench_handler.handler answers to the bench's event, byte for byte as json.dumps writes it.
@@ -18,7 +28,7 @@ RESPONSE_BODY = b'{"message": "Hello, Ada!"}'
 READ_SIZE = 65536
 
 
-def read_message(sock: socket.socket, buffer: bytes) -> tuple[bytes, bytes, bytes]:
+def read_message(sock: socket, buffer: bytes) -> tuple[bytes, bytes, bytes]:
     """Read one HTTP response; return its head, its body and what followed it on the socket."""
     end = buffer.find(b"\r\n\r\n")
     while end < 0:
@@ -49,23 +59,19 @@ def header_value(head: bytes, name: bytes) -> bytes | None:
     return head[start : end if end >= 0 else len(head)].strip()
 
 
-def connect(address: str) -> socket.socket:
+def connect(address: str) -> socket:
     """One connection to ``host:port`` with TCP_NODELAY, as a runtime keeps for its whole life."""
     host, _, port = address.rpartition(":")
     host = host.strip("[]")
     # Not socket.create_connection: its getaddrinfo call imports the idna codec, milliseconds of cold
     # start, to resolve an address that is numeric anyway.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket(AF_INET6 if ":" in host else AF_INET, SOCK_STREAM)
     sock.connect((host, int(port)))
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    sock.setsockopt(IPPROTO_TCP, TCP_NODELAY, 1)
     return sock
 
 
-# Given the Host header line, what sends one POST .../response for a request id.
-Answer = Callable[[socket.socket, bytes], None]
-
-
-def serve(prepare: Callable[[bytes], Answer]) -> None:
+def serve(prepare: "Callable[[bytes], Answer]") -> None:
     """The floor's loop: ``MAX_INVOCATIONS`` times, GET /next, send what ``prepare(host_header)`` answers
     with (built once, before the loop), and check its 202."""
     address = os.environ["AWS_LAMBDA_RUNTIME_API"]
@@ -90,7 +96,7 @@ def serve(prepare: Callable[[bytes], Answer]) -> None:
     sock.close()
 
 
-def buffered_answer(host_header: bytes) -> Answer:
+def buffered_answer(host_header: bytes) -> "Answer":
     """POST .../response with the fixed JSON body, all but the request id prebuilt."""
     prefix = b"POST " + API + b"/invocation/"
     suffix = (
@@ -102,7 +108,7 @@ def buffered_answer(host_header: bytes) -> Answer:
         + RESPONSE_BODY
     )
 
-    def answer(sock: socket.socket, request_id: bytes) -> None:
+    def answer(sock: socket, request_id: bytes) -> None:
         sock.sendall(prefix + request_id + suffix)
 
     return answer

@@ -7,15 +7,19 @@ included) are one prebuilt buffer sent again and again, and the final empty chun
 """
 
 import os
-import socket
+from _socket import socket
 
-from bench_floor import API, Answer, serve
+from bench_floor import API, serve
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from bench_floor import Answer
 
 STREAM_BYTES = int(os.environ.get("BENCH_STREAM_BYTES", 64 * 1024 * 1024))
 WRITE_BYTES = int(os.environ.get("BENCH_WRITE_BYTES", 64 * 1024))
 
 
-def streamed_answer(host_header: bytes) -> Answer:
+def streamed_answer(host_header: bytes) -> "Answer":
     """A chunked POST .../response: its head, the prebuilt chunk again and again, the last chunk."""
     prefix = b"POST " + API + b"/invocation/"
     suffix = (
@@ -29,7 +33,7 @@ def streamed_answer(host_header: bytes) -> Answer:
     piece = b"%x\r\n" % WRITE_BYTES + b"x" * WRITE_BYTES + b"\r\n"
     tail = (b"%x\r\n" % remainder + b"x" * remainder + b"\r\n" if remainder else b"") + b"0\r\n\r\n"
 
-    def answer(sock: socket.socket, request_id: bytes) -> None:
+    def answer(sock: socket, request_id: bytes) -> None:
         sock.sendall(prefix + request_id + suffix)
         for _ in range(writes):
             sock.sendall(piece)

@@ -9,10 +9,10 @@ handler must be safe to run concurrently; see the class's documentation for exac
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import os
 import queue
-import socket
 import threading
 
 from .concurrency import InvocationBudget, worker_count
@@ -113,9 +113,9 @@ class _StoppableClient(RuntimeClient):
         sock = self._sock
         if sock is not None:
             with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+                sock.shutdown(_socket.SHUT_RDWR)
 
-    def _connect(self) -> socket.socket:
+    def _connect(self) -> _socket.socket:
         if self._aborted:
             raise ConnectionLost("the runtime is stopping")
         return super()._connect()

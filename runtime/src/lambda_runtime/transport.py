@@ -2,12 +2,15 @@
 
 The Runtime API is a fixed local peer, so this client does only what it needs: it writes the bytes the
 protocol module builds and reads responses through its parser. ``http.client`` would cost cold-start
-milliseconds (it imports ``email``) and tens of microseconds per request.
+milliseconds (it imports ``email``) and tens of microseconds per request. Even the ``socket`` module
+is left out: it is a Python wrapper (enums, ``makefile``, ``create_connection``) around the C module
+``_socket``, and importing it (``selectors``, ``enum``, ``collections``, ``functools``...) costs more of
+the cold start than the whole runtime does. A handler that imports ``socket`` itself pays for it then.
 """
 
 from __future__ import annotations
 
-import socket
+import _socket
 import sys
 
 from . import protocol
@@ -47,10 +50,6 @@ STALL_TIMEOUT = 60.0
 _ACCEPTED = Response(202, {}, b"", True)
 
 
-def _quick_accepted(data: bytes) -> Response | None:
-    return _ACCEPTED if is_plain_accepted(data) else None
-
-
 class RuntimeAPIError(Exception):
     """The Runtime API answered in a way that means this runtime must stop (a 500, a closed socket)."""
 
@@ -88,17 +87,17 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]"), int(port_text)
 
 
-def _open_connection(host: str, port: int, timeout: float | None) -> socket.socket:
+def _open_connection(host: str, port: int, timeout: float | None) -> _socket.socket:
     """``socket.create_connection`` without its cold-start cost.
 
     A ``str`` host makes ``getaddrinfo`` import the idna codec (milliseconds at start-up); the Runtime
     API's host is an IP address or a plain ASCII name, so it is passed as bytes.
     """
     last_error: OSError | None = None
-    for family, kind, proto, _, address in socket.getaddrinfo(
-        host.encode("ascii"), port, 0, socket.SOCK_STREAM
+    for family, kind, proto, _, address in _socket.getaddrinfo(
+        host.encode("ascii"), port, 0, _socket.SOCK_STREAM
     ):
-        sock = socket.socket(family, kind, proto)
+        sock = _socket.socket(family, kind, proto)
         try:
             sock.settimeout(timeout)
             sock.connect(address)
@@ -124,27 +123,31 @@ class RuntimeClient:
         self._timeout = timeout
         self._encoder = RequestEncoder(address)
         self._next_request = self._encoder.next_request
-        self._sock: socket.socket | None = None
+        self._sock: _socket.socket | None = None
         self._parser = ResponseParser()
         self._reused = False
         self._received_any = False
+        # The last answer found to be a plain 202: the Runtime API's next one is most often the same
+        # bytes (its Date header changes once a second), which one comparison then recognises.
+        self._accepted_answer = b""
+        self._quick_accepted = self._recognise_accepted
 
     # -- connection ----------------------------------------------------------------------------------
 
-    def _connect(self) -> socket.socket:
+    def _connect(self) -> _socket.socket:
         try:
             sock = _open_connection(self._host, self._port, self._timeout)
         except OSError as error:
             raise ConnectionLost(f"cannot connect to the Runtime API at {self.address}: {error}") from None
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
         if self._timeout is None:
             # A struct timeval, two C longs (8 bytes on every 64-bit platform Lambda runs), packed by
             # hand: importing struct would cost the cold start for these 16 bytes.
             seconds = int(STALL_TIMEOUT)
             micros = int((STALL_TIMEOUT - seconds) * 1_000_000)
             interval = seconds.to_bytes(8, sys.byteorder) + micros.to_bytes(8, sys.byteorder)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, interval)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, interval)
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_RCVTIMEO, interval)
+            sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_SNDTIMEO, interval)
         self._sock = sock
         self._parser = ResponseParser()
         self._reused = False
@@ -219,11 +222,17 @@ class RuntimeClient:
         except ProtocolError:
             self.close()
             raise
-        if type(response) is Response:
+        if type(response) is Response and response is not _ACCEPTED:
             self._keep_or_close(response)
         else:  # a quick parse accepts only answers that keep the connection open
             self._reused = True
         return response
+
+    def _recognise_accepted(self, data: bytes) -> Response | None:
+        if data == self._accepted_answer or is_plain_accepted(data):
+            self._accepted_answer = data
+            return _ACCEPTED
+        return None
 
     def _keep_or_close(self, response: Response) -> None:
         """Keep the connection for the next request, unless the response said it ends here."""
@@ -233,39 +242,32 @@ class RuntimeClient:
             self.close()
 
     def _read_response(
-        self, sock: socket.socket, quick: QuickParse | None = None, patient: bool = False
+        self, sock: _socket.socket, quick: QuickParse | None = None, patient: bool = False
     ) -> Response | Invocation:
+        # Every exchange ends with the parser idle, or with the connection closed (and a new parser for
+        # the next one): the first bytes read here start the answer.
+        try:
+            data = sock.recv(_RECV_SIZE)
+        except BlockingIOError:  # STALL_TIMEOUT passed without a byte
+            if not patient:
+                raise _Stalled from None
+            data = self._wait_for_answer(sock)
+        if not data:
+            raise _StaleConnection
+        self._received_any = True
+        if quick is not None:
+            result = quick(data)
+            if result is not None:
+                return result
+        response = parse_complete_response(data)
+        if response is not None:
+            return response
         parser = self._parser
-        self._received_any = False
-        if parser.idle:
-            try:
-                data = sock.recv(_RECV_SIZE)
-            except BlockingIOError:  # STALL_TIMEOUT passed without a byte
-                if not patient:
-                    raise _Stalled from None
-                data = self._wait_for_answer(sock)
-            if not data:
-                raise _StaleConnection
-            self._received_any = True
-            if quick is not None:
-                result = quick(data)
-                if result is not None:
-                    return result
-            response = parse_complete_response(data)
-            if response is not None:
-                return response
-            parser.feed(data)
+        parser.feed(data)
         response = parser.next_response()
         while response is None:
             wanted = parser.bytes_wanted
-            data = sock.recv(_RECV_SIZE if wanted <= _RECV_SIZE else min(wanted, _LARGE_RECV_SIZE))
-            if not data:
-                if not self._received_any:
-                    raise _StaleConnection
-                parser.feed(b"")
-            else:
-                self._received_any = True
-                parser.feed(data)
+            parser.feed(sock.recv(_RECV_SIZE if wanted <= _RECV_SIZE else min(wanted, _LARGE_RECV_SIZE)))
             response = parser.next_response()
         if not parser.idle:
             # No request is outstanding: these bytes answer nothing. Running the invocation would mean
@@ -274,7 +276,7 @@ class RuntimeClient:
         return response
 
     @staticmethod
-    def _wait_for_answer(sock: socket.socket) -> bytes:
+    def _wait_for_answer(sock: _socket.socket) -> bytes:
         """The first bytes of a /next answer, however long the wait for an invocation is."""
         while True:
             try:
@@ -303,7 +305,9 @@ class RuntimeClient:
         head = self._encoder.response_head(
             invocation.request_id, len(body), invocation.invocation_id, content_type
         )
-        self._check_accepted(self._exchange(head, body, quick=_quick_accepted), "response")
+        response = self._exchange(head, body, quick=self._quick_accepted)
+        if response is not _ACCEPTED:
+            self._check_accepted(response, "response")
 
     def post_error(self, invocation: Invocation, error_type: str, body: bytes) -> None:
         """Post an invocation error; ``error_type`` is the errorType (the header is derived from it)."""
