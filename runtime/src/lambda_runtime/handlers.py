@@ -1,4 +1,8 @@
-"""Turning what the user wrote into one internal call shape, decided once at init.
+"""Finding the user's handler and turning it into one internal call shape, decided once at init.
+
+A handler named by a ``module.function`` string (Lambda's ``_HANDLER``) is imported by
+:func:`load_handler`, with the error types and messages ``awslambdaric`` reports, so that a function
+that fails to start looks the same in Lambda's console whichever runtime it uses.
 
 A handler may be a function ``(event, context)``, an ``async def`` function, a class or an object with
 ``handle(event, context)``. Its annotations choose the codec: an event parameter annotated ``bytes``
@@ -18,12 +22,14 @@ Nothing here imports pydantic or ``typing`` unless a handler calls for it.
 
 from __future__ import annotations
 
-from .errors import InitError, MarshalError, UnmarshalError
+import sys
+
+from .errors import InitError, MarshalError
+from .json_codec import payload_decoder, result_encoder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from types import ModuleType
     from typing import Any
 
     from .context import LambdaContext
@@ -31,6 +37,67 @@ if TYPE_CHECKING:
 
     Invoke = Callable[[bytes, LambdaContext], bytes]
     InvokeStream = Callable[[bytes, ResponseStream, LambdaContext], Any]
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def user_stack_trace(error: BaseException) -> list[str]:
+    """The formatted frames of ``error``'s traceback that belong to the user's code."""
+    import traceback
+
+    hidden = _runtime_prefixes()
+    frames = [
+        frame for frame in traceback.extract_tb(error.__traceback__) if not frame.filename.startswith(hidden)
+    ]
+    return traceback.format_list(frames)
+
+
+def _runtime_prefixes() -> tuple[str, ...]:
+    """Where the frames that are the runtime's, not the user's, come from."""
+    prefixes = [_PACKAGE_DIR, "<frozen importlib"]
+    asyncio: Any = sys.modules.get("asyncio")  # an async handler's error passes through the event loop
+    if asyncio is not None:
+        prefixes.append(asyncio.__file__.rpartition("/")[0] + "/")
+    return tuple(prefixes)
+
+
+_PACKAGE_DIR = __file__.rpartition("/")[0] + "/"
+
+
+def load_handler(spec: str) -> object:
+    """Import the module of ``spec`` (``path/to/module.attribute``) and return the attribute."""
+    module_name, dot, attribute = spec.strip().rpartition(".")
+    if not dot or not module_name or not attribute:
+        raise InitError(
+            "Runtime.MalformedHandlerName",
+            f"Bad handler '{spec}': expected module.function, like app.handler",
+        )
+    module_name = module_name.replace("/", ".")
+    try:
+        __import__(module_name)
+        module = sys.modules[module_name]
+    except ModuleNotFoundError as error:
+        raise InitError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
+        ) from None
+    except SyntaxError as error:
+        raise InitError(
+            "Runtime.UserCodeSyntaxError",
+            f"Syntax error in module '{module_name}': {error}",
+            user_stack_trace(error),
+        ) from None
+    except BaseException as error:
+        raise InitError(
+            "Runtime.ImportModuleError",
+            f"Unable to import module '{module_name}': {type(error).__name__}: {error}",
+            user_stack_trace(error),
+        ) from None
+    if not hasattr(module, attribute):
+        raise InitError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'")
+    return getattr(module, attribute)
+
+
+# --- adapting -----------------------------------------------------------------------------------
 
 # inspect's CO_COROUTINE and CO_VARARGS, without importing inspect (tens of ms of cold start).
 _CO_COROUTINE = 0x80
@@ -205,8 +272,8 @@ def resolve_callable(handler: object) -> Callable[..., Any]:
 class AdaptedHandler:
     """The handler in the runtime's call shape: ``invoke(payload, context) -> bytes``.
 
-    The JSON codec is built on the first call, or ahead of time by :meth:`prepare` (the runtime does
-    that when Lambda pre-initialises the environment, so the first invocation pays nothing).
+    Its codec is built here, at init, where Lambda gives the function a full CPU: the first invocation
+    pays nothing more than the others.
     """
 
     __slots__ = ("_function", "_shape", "coroutine_function", "invoke", "invoke_stream", "streaming", "types")
@@ -220,22 +287,17 @@ class AdaptedHandler:
         self.coroutine_function: Callable[..., Any] | None = None
         # The (event, output) types a typed handler is validated and serialised with; (None, None) else.
         self.types: tuple[Any, Any] = (None, None)
-        self.invoke: Invoke = self._first_invoke
-        # A streaming handler needs no codec: it is called as it is.
+        # A streaming handler needs no codec: it is called as it is (and never through ``invoke``).
+        self.invoke: Invoke = _not_buffered if streaming else _build_invoke(function, shape)
         self.invoke_stream: InvokeStream = function
 
     @property
     def shape(self) -> HandlerShape:
         return self._shape
 
-    def prepare(self) -> None:
-        """Build the codec now (imports ``json`` unless the handler is raw on both sides)."""
-        if self.invoke == self._first_invoke and not self.streaming:
-            self.invoke = _build_invoke(self._function, self._shape)
 
-    def _first_invoke(self, payload: bytes, context: LambdaContext) -> bytes:
-        self.prepare()
-        return self.invoke(payload, context)
+def _not_buffered(payload: bytes, context: LambdaContext) -> bytes:
+    raise TypeError("a streaming handler is invoked with invoke_stream(payload, stream, context)")
 
 
 def adapt(handler: object, event_type: Any = None, output_type: Any = None) -> AdaptedHandler:
@@ -292,7 +354,7 @@ def _typed_invoke(
 ) -> Invoke:
     from . import typed  # imports pydantic; raises InitError naming the extra when it is missing
 
-    fallback = _raw_result if shape.raw_result else json_encoder()
+    fallback = _raw_result if shape.raw_result else result_encoder()
     return typed.build_invoke(function, event_type, output_type, fallback, raw_event=shape.raw_event)
 
 
@@ -304,12 +366,12 @@ def codec(adapted: AdaptedHandler) -> tuple[Callable[[bytes], Any], Callable[[An
     if event_type is not None or output_type is not None:
         from . import typed
 
-        fallback = _raw_result if shape.raw_result else json_encoder()
+        fallback = _raw_result if shape.raw_result else result_encoder()
         return typed.build_codec(event_type, output_type, fallback, raw_event=shape.raw_event)
-    encode = _raw_result if shape.raw_result else json_encoder()
+    encode = _raw_result if shape.raw_result else result_encoder()
     if shape.raw_event:
         return _payload_as_is, encode
-    return json_payload_decoder(), encode
+    return payload_decoder(), encode
 
 
 def _payload_as_is(payload: bytes) -> bytes:
@@ -348,7 +410,7 @@ def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
     if shape.raw_result:
         encode: Callable[[Any], bytes] = _raw_result
     else:
-        encode = json_encoder()
+        encode = result_encoder()
     if raw_event:
 
         def invoke_raw(payload: bytes, context: LambdaContext) -> bytes:
@@ -356,30 +418,12 @@ def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
 
         return invoke_raw
 
-    decode = json_payload_decoder()
+    decode = payload_decoder()
 
     def invoke_json(payload: bytes, context: LambdaContext) -> bytes:
         return encode(function(decode(payload), context))
 
     return invoke_json
-
-
-def json_payload_decoder() -> Callable[[bytes], Any]:
-    """Decode an event payload as JSON (empty: ``None``); undecodable: :class:`UnmarshalError`."""
-    import json  # the codec's own import: kept off the path to the first /next
-
-    # Lambda payloads are UTF-8: decoding them directly skips json.loads' encoding detection.
-    decode_text = _json_decoder(json)
-
-    def decode(payload: bytes) -> Any:
-        try:
-            if payload.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte order mark, as json.loads allows
-                payload = payload[3:]
-            return decode_text(payload.decode("utf-8")) if payload else None
-        except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both are
-            raise UnmarshalError(f"Unable to unmarshal input: {error}") from None
-
-    return decode
 
 
 def _raw_result(result: Any) -> bytes:
@@ -392,86 +436,3 @@ def _raw_result(result: Any) -> bytes:
     if result is None:
         return b""
     raise MarshalError(f"a handler declared -> bytes returned {type(result).__name__}")
-
-
-def _encode_default(value: Any) -> Any:
-    """JSON for the types handlers commonly return that ``json`` refuses: DynamoDB's Decimal, sets,
-    and models or dataclasses returned by a handler that declared no types (dumped by alias)."""
-    if type(value).__name__ == "Decimal":
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    model_dump = getattr(value, "model_dump", None)
-    if callable(model_dump):
-        return model_dump(mode="json", by_alias=True)
-    if hasattr(value, "__dataclass_fields__") and not isinstance(value, type):
-        import dataclasses
-
-        return dataclasses.asdict(value)
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
-def _json_decoder(json: ModuleType) -> Callable[[str], Any]:
-    """``JSONDecoder().decode``, minus its two whitespace regex matches for a document that has none."""
-    decoder = json.JSONDecoder()
-    scan_once, full_decode = decoder.scan_once, decoder.decode
-
-    def decode(text: str) -> Any:
-        try:
-            value, end = scan_once(text, 0)
-        except StopIteration:  # leading whitespace, or not JSON: the full decoder decides and explains
-            return full_decode(text)
-        return value if end == len(text) else full_decode(text)
-
-    return decode
-
-
-def _compact_encoder(json: ModuleType, ensure_ascii: bool) -> Callable[[Any], str]:
-    """``JSONEncoder(separators=(",", ":"), default=_encode_default).encode``, with the C encoder built
-    once instead of at every call (where the C accelerator exists and takes the known arguments)."""
-    standard: Callable[[Any], str] = json.JSONEncoder(
-        ensure_ascii=ensure_ascii, separators=(",", ":"), default=_encode_default
-    ).encode
-    module = json.encoder
-    make = getattr(module, "c_make_encoder", None)
-    if make is None:
-        return standard
-    markers: dict[int, Any] = {}  # what the encoder is inside of, to detect circular references
-    escape = module.encode_basestring_ascii if ensure_ascii else module.encode_basestring
-    try:
-        iterencode = make(markers, _encode_default, escape, None, ":", ",", False, False, True)
-    except TypeError:  # another Python's accelerator, with another signature
-        return standard
-
-    def encode(value: Any) -> str:
-        try:
-            return "".join(iterencode(value, 0))
-        except BaseException:
-            markers.clear()  # an error leaves the entries of the containers it was inside of
-            raise
-
-    # What the standard encoder writes for this, spelled out: the accelerator must agree.
-    expected = '{"a":[1,2.5,null,true,"\\u00e9"]}' if ensure_ascii else '{"a":[1,2.5,null,true,"\u00e9"]}'
-    return encode if encode({"a": [1, 2.5, None, True, "\u00e9"]}) == expected else standard
-
-
-def json_encoder() -> Callable[[Any], bytes]:
-    """Encode a result as JSON bytes; bytes results pass through raw."""
-    import json
-
-    compact = _compact_encoder(json, ensure_ascii=False)
-    ascii_only = _compact_encoder(json, ensure_ascii=True)
-
-    def encode(result: Any) -> bytes:
-        if type(result) is bytes:
-            return result
-        try:
-            text = compact(result)
-        except (TypeError, ValueError, RecursionError) as error:
-            raise MarshalError(f"Unable to marshal response: {error}") from None
-        try:
-            return text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: escape them rather than fail the invocation
-            return ascii_only(result).encode("ascii")
-
-    return encode

@@ -15,7 +15,6 @@ from .context import FunctionInfo, LambdaContext, current_context
 from .errors import AlreadyRunningError, InitError, LambdaRuntimeError, ResponseSizeTooLarge
 from .handlers import AdaptedHandler, adapt
 from .protocol import Invocation, ProtocolError
-from .streaming import ResponseStream
 from .transport import RejectedResponse, RuntimeAPIError, RuntimeClient, StaleInvocation
 
 TYPE_CHECKING = False
@@ -30,10 +29,6 @@ if TYPE_CHECKING:
 
     Hook = TypeVar("Hook", bound=Callable[[], Any])
     ReportInitError = Callable[[RuntimeClient, str, str, list[str]], None]
-
-# Lambda sets this; anything but on-demand means the environment is initialised ahead of the first
-# invocation, so init should do the work the first invocation would otherwise pay for.
-_PREINITIALISED = ("provisioned-concurrency", "snap-start", "lambda-managed-instances")
 
 # Set (by the parent) in each process of a runtime that runs one process per worker.
 WORKER_ENVIRONMENT_VARIABLE = "_LAMBDA_RUNTIME_WORKER"
@@ -293,12 +288,10 @@ class LambdaRuntime:
             _max_invocations(environ)
             handler = self._handler
             if isinstance(handler, str):
-                from .loader import load_handler
+                from .handlers import load_handler
 
                 handler = load_handler(handler)
             adapted = adapt(handler, self._event_type, self._output_type)
-            if environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") in _PREINITIALISED:
-                adapted.prepare()
             # The handler's module has been imported: it may have registered lifecycle hooks.
             if f"{__package__}.lifecycle" in sys.modules or environ.get("LAMBDA_SHUTDOWN_EXTENSION"):
                 self._start_lifecycle(client.address)
@@ -306,7 +299,7 @@ class LambdaRuntime:
             report(client, error.error_type, str(error), error.stack_trace)
             raise SystemExit(1) from None
         except Exception as error:
-            from .loader import user_stack_trace
+            from .handlers import user_stack_trace
 
             report(client, type(error).__name__, str(error), user_stack_trace(error))
             raise SystemExit(1) from None
@@ -339,6 +332,7 @@ class LambdaRuntime:
         """The single-worker loop (``fetch`` replaces ``client.next``: a process worker's shared budget)."""
         function = FunctionInfo()
         environ = os.environ
+        export_trace_id = trace_id_exporter(environ)
         set_context = current_context.set
         from_invocation = LambdaContext.from_invocation
         next_invocation = fetch or client.next
@@ -354,11 +348,7 @@ class LambdaRuntime:
             served += 1
             context = from_invocation(invocation, function)
             set_context(context)
-            trace_id = invocation.trace_id
-            if trace_id is not None:
-                environ["_X_AMZN_TRACE_ID"] = trace_id
-            elif "_X_AMZN_TRACE_ID" in environ:
-                del environ["_X_AMZN_TRACE_ID"]
+            export_trace_id(invocation.trace_id)
             if trace_events:
                 _log().log(5, "Event: %r", invocation.event[: protocol.MAX_BUFFERED_RESPONSE_BYTES])
             invoke(client, adapted, invocation, context)
@@ -392,6 +382,8 @@ class LambdaRuntime:
     def _invoke_streaming(
         self, client: RuntimeClient, adapted: AdaptedHandler, invocation: Invocation, context: LambdaContext
     ) -> None:
+        from .streaming import ResponseStream  # loaded for streaming handlers only
+
         stream = ResponseStream(client, invocation, self._max_stream_bytes)
         try:
             adapted.invoke_stream(invocation.event, stream, context)
@@ -466,6 +458,40 @@ class LambdaRuntime:
         self._post_error(client, invocation, error_type, body, message)
 
 
+def trace_id_exporter(environ: os._Environ[str]) -> Callable[[str | None], None]:
+    """What sets ``_X_AMZN_TRACE_ID`` to each invocation's trace id (or removes it), as awslambdaric does:
+    the X-Ray SDK reads it there, and subprocesses inherit it.
+
+    On POSIX, it writes what ``environ[name] = value`` writes (the C environment, and the mapping's bytes)
+    without the three Python-level calls that take per write.
+    """
+    name = "_X_AMZN_TRACE_ID"
+    data = getattr(environ, "_data", None)
+    if os.name != "posix" or type(environ) is not os._Environ or type(data) is not dict:
+
+        def export_portably(trace_id: str | None) -> None:
+            if trace_id is not None:
+                environ[name] = trace_id
+            elif name in environ:
+                del environ[name]
+
+        return export_portably
+    key = name.encode()
+    encoding = sys.getfilesystemencoding()
+    putenv, unsetenv = os.putenv, os.unsetenv
+
+    def export(trace_id: str | None) -> None:
+        if trace_id is not None:
+            value = trace_id.encode(encoding, "surrogateescape")
+            putenv(key, value)
+            data[key] = value
+        elif key in data:
+            unsetenv(key)
+            del data[key]
+
+    return export
+
+
 def log_stale(invocation: Invocation, what: str) -> None:
     """Log a 410 Gone: the invocation had already timed out, and Lambda dropped the ``what`` posted for it."""
     _log().warning(
@@ -477,7 +503,7 @@ def log_stale(invocation: Invocation, what: str) -> None:
 
 def _describe_and_log(error: BaseException, note: str = "") -> tuple[str, str, list[str]]:
     """The errorType, errorMessage and user stack trace of ``error``, logged as one record."""
-    from .loader import user_stack_trace
+    from .handlers import user_stack_trace
 
     error_type = error.error_type if isinstance(error, LambdaRuntimeError) else type(error).__name__
     try:

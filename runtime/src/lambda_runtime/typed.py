@@ -86,17 +86,9 @@ def _decoder(event_type: Any, raw_event: bool = False) -> Callable[[bytes], Any]
     if event_type is None and raw_event:
         return _as_is  # ``event: bytes``: the payload as it came
     if event_type is None:
-        import json
+        from .json_codec import payload_decoder
 
-        loads = json.loads
-
-        def decode_json(payload: bytes) -> Any:
-            try:
-                return loads(payload) if payload else None
-            except ValueError as error:
-                raise UnmarshalError(f"Unable to unmarshal input: {error}") from None
-
-        return decode_json
+        return payload_decoder()
 
     validate = TypeAdapter(event_type).validate_json
 
