@@ -12,16 +12,18 @@ Write a handler, then run it::
 
 or, without changing the code, ``python -m lambda_runtime app.handler`` (as ``python -m awslambdaric``).
 
-Importing this package loads only what serving needs; ``LambdaHandler`` (a ``typing.Protocol``) and the
-error classes are loaded on first access.
+Importing this package loads only what serving a buffered handler needs; ``LambdaHandler`` (a
+``typing.Protocol``), ``ResponseStream`` and the error classes are loaded on first access.
 """
 
 from __future__ import annotations
 
-from ._version import __version__
+# The package version, the one place it is written (the build reads it from here). Set before the
+# imports below: the protocol module puts it in the user agent.
+__version__ = "0.1.0"
+
 from .context import ClientContext, CognitoIdentity, LambdaContext, current_context
 from .runtime import LambdaRuntime
-from .streaming import ResponseStream
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
     )
     from .handler_protocol import LambdaHandler
     from .managed import LambdaManagedRuntime
-    from .streaming import StreamStateError
+    from .streaming import ResponseStream, StreamStateError
     from .typed import ValidationError
 
 __all__ = [
@@ -67,6 +69,7 @@ _LAZY = {
     "MarshalError": "errors",
     "ResponseSizeTooLarge": "errors",
     "UnmarshalError": "errors",
+    "ResponseStream": "streaming",  # for streaming handlers: loaded when one is served
     "StreamStateError": "streaming",
     "ValidationError": "typed",  # imports pydantic: only on access
 }

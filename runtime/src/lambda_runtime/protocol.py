@@ -11,7 +11,7 @@ It imports nothing at module level beyond builtins: it sits on the cold-start pa
 
 from __future__ import annotations
 
-from ._version import __version__
+from . import __version__
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 
 # Request ids and invocation ids go back on the wire (in a path, in a header): only tokens that cannot
 # change the meaning of a request line or header are accepted.
-_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:+=")
+_ID_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:+="
 
 
 class ProtocolError(Exception):
@@ -104,7 +104,8 @@ class Invocation:
 
 def usable_id(value: str) -> bool:
     """Whether an id from the Runtime API is safe to echo into a request line or header."""
-    return bool(value) and len(value) <= 256 and _ID_CHARS.issuperset(value)
+    # Deleting every allowed character must leave nothing: one pass in C over the id's bytes.
+    return 0 < len(value) <= 256 and value.isascii() and not value.encode().translate(None, _ID_CHARS)
 
 
 def check_id(value: str, what: str) -> str:

@@ -19,7 +19,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ._version import __version__
+from . import __version__
 
 DESCRIPTION = """\
 Start a new function project from one of lambda-runtime's examples: copy it into NAME (a new
