@@ -16,8 +16,6 @@ Importing this package loads only what serving a buffered handler needs; ``Lambd
 ``typing.Protocol``), ``ResponseStream`` and the error classes are loaded on first access.
 """
 
-from __future__ import annotations
-
 # The package version, the one place it is written (the build reads it from here). Set before the
 # imports below: the protocol module puts it in the user agent.
 __version__ = "0.1.0"

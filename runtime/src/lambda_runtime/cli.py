@@ -4,8 +4,6 @@ With no argument the handler comes from ``_HANDLER``, as Lambda sets it. The han
 (``LAMBDA_TASK_ROOT`` on Lambda, else the working directory) is put first on ``sys.path``.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -64,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _runtime_class() -> type[LambdaRuntime]:
+def _runtime_class() -> "type[LambdaRuntime]":
     """``LambdaRuntime``, or ``LambdaManagedRuntime`` when ``LAMBDA_MANAGED_RUNTIME=1`` asks for workers
     that share one process (see docs/managed-instances.md)."""
     if os.environ.get("LAMBDA_MANAGED_RUNTIME", "").strip() == "1":

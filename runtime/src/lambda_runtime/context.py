@@ -5,8 +5,6 @@ The attribute names are those ``awslambdaric`` handlers already use (``aws_reque
 unchanged. The client context and Cognito identity are decoded only when a handler reads them.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import time
@@ -20,7 +18,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def _decode_json_object(text: str | None) -> dict[str, Any] | None:
+def _decode_json_object(text: str | None) -> "dict[str, Any] | None":
     if text is None:
         return None
     import json
@@ -37,7 +35,7 @@ class Client:
 
     __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, fields: "dict[str, Any]") -> None:
         self.installation_id: str | None = fields.get("installation_id")
         self.app_title: str | None = fields.get("app_title")
         self.app_version_name: str | None = fields.get("app_version_name")
@@ -53,7 +51,7 @@ class ClientContext:
 
     __slots__ = ("client", "custom", "env")
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, fields: "dict[str, Any]") -> None:
         client = fields.get("client")
         self.client: Client | None = Client(client) if isinstance(client, dict) else None
         self.custom: dict[str, Any] | None = fields.get("custom")
@@ -68,7 +66,7 @@ class CognitoIdentity:
 
     __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
 
-    def __init__(self, fields: dict[str, Any]) -> None:
+    def __init__(self, fields: "dict[str, Any]") -> None:
         self.cognito_identity_id: str | None = fields.get("cognitoIdentityId")
         self.cognito_identity_pool_id: str | None = fields.get("cognitoIdentityPoolId")
 
@@ -100,11 +98,11 @@ class FunctionInfo:
         self.log_stream_name = env.get("AWS_LAMBDA_LOG_STREAM_NAME", "")
 
 
-_UNSET: Any = object()
+_UNSET: "Any" = object()
 
 # The invocation being served by this thread or task: logs read the request id and tenant id from here,
 # never from process globals, so concurrent invocations in one process cannot mix them up.
-current_context: ContextVar[LambdaContext | None] = ContextVar("lambda_runtime_context", default=None)
+current_context: "ContextVar[LambdaContext | None]" = ContextVar("lambda_runtime_context", default=None)
 
 
 class LambdaContext:
@@ -153,7 +151,7 @@ class LambdaContext:
         self._function = function if function is not None else FunctionInfo()
 
     @classmethod
-    def from_invocation(cls, invocation: Invocation, function: FunctionInfo) -> LambdaContext:
+    def from_invocation(cls, invocation: Invocation, function: FunctionInfo) -> "LambdaContext":
         return cls(
             invocation.request_id,
             invocation.deadline_ms,
@@ -213,7 +211,7 @@ class LambdaContext:
         return self._function.log_stream_name
 
     @property
-    def logger(self) -> logging.Logger:
+    def logger(self) -> "logging.Logger":
         """A logger whose records carry this invocation's request id (and tenant id)."""
         from .logs import function_logger
 

@@ -4,8 +4,6 @@ Each class's ``error_type`` is the ``errorType`` Lambda shows; the names are tho
 uses, so dashboards and alarms built on them keep working.
 """
 
-from __future__ import annotations
-
 
 class LambdaRuntimeError(Exception):
     """Base class of the errors this runtime raises itself."""

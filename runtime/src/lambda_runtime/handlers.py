@@ -20,8 +20,6 @@ the handler typed: pydantic (the ``json`` extra) then validates and serialises, 
 Nothing here imports pydantic or ``typing`` unless a handler calls for it.
 """
 
-from __future__ import annotations
-
 import sys
 
 from .errors import InitError, MarshalError
@@ -105,7 +103,7 @@ _CO_VARARGS = 0x04
 _RAW_TYPES = ("bytes", "builtins.bytes")
 
 
-def _target_function(handler: Callable[..., Any]) -> tuple[Any, int]:
+def _target_function(handler: "Callable[..., Any]") -> "tuple[Any, int]":
     """The plain function behind ``handler`` and how many leading parameters are already bound."""
     function = getattr(handler, "__func__", None)
     if function is not None:  # a bound method: ``self`` is already supplied
@@ -118,7 +116,7 @@ def _target_function(handler: Callable[..., Any]) -> tuple[Any, int]:
     return None, 0
 
 
-_MISSING: Any = object()
+_MISSING: "Any" = object()
 # Names that, in a string annotation, cannot hide a model type: no need to evaluate them.
 _PLAIN_NAMES = frozenset(
     (
@@ -136,7 +134,7 @@ def _needs_resolving(annotation: object) -> bool:
     return any(word not in _PLAIN_NAMES for word in words)
 
 
-def _resolve(function: Any, annotation: Any) -> Any:
+def _resolve(function: "Any", annotation: "Any") -> "Any":
     """A string annotation the runtime needs (the event's, the result's), evaluated as
     ``typing.get_type_hints`` would, but alone and with ``Annotated`` metadata kept.
 
@@ -194,7 +192,7 @@ class HandlerShape:
         """Whether the handler can be called with ``count`` positional arguments."""
         return self.min_positional <= count <= self.max_positional
 
-    def __init__(self, handler: Callable[..., Any]) -> None:
+    def __init__(self, handler: "Callable[..., Any]") -> None:
         function, bound = _target_function(handler)
         self.is_async = False
         self.raw_event = False
@@ -226,7 +224,7 @@ class HandlerShape:
         self.raw_result = _is_raw(self.result_annotation)
 
 
-def declared_types(handler: object) -> tuple[Any, Any]:
+def declared_types(handler: object) -> "tuple[Any, Any]":
     """``(Event, Output)`` of a class (or an instance of one) declared ``LambdaHandler[Event, Output]``."""
     cls = handler if isinstance(handler, type) else type(handler)
     for klass in getattr(cls, "__mro__", ()):
@@ -245,7 +243,7 @@ def _is_type_variable(value: object) -> bool:
     return type(value).__name__ == "TypeVar"
 
 
-def resolve_callable(handler: object) -> Callable[..., Any]:
+def resolve_callable(handler: object) -> "Callable[..., Any]":
     """The callable to invoke: ``handle`` of an object or of a class instantiated once here."""
     if isinstance(handler, type):
         if not callable(getattr(handler, "handle", None)):
@@ -278,7 +276,7 @@ class AdaptedHandler:
 
     __slots__ = ("_function", "_shape", "coroutine_function", "invoke", "invoke_stream", "streaming", "types")
 
-    def __init__(self, function: Callable[..., Any], shape: HandlerShape, streaming: bool = False) -> None:
+    def __init__(self, function: "Callable[..., Any]", shape: HandlerShape, streaming: bool = False) -> None:
         self._function = function
         self._shape = shape
         self.streaming = streaming
@@ -296,11 +294,11 @@ class AdaptedHandler:
         return self._shape
 
 
-def _not_buffered(payload: bytes, context: LambdaContext) -> bytes:
+def _not_buffered(payload: bytes, context: "LambdaContext") -> bytes:
     raise TypeError("a streaming handler is invoked with invoke_stream(payload, stream, context)")
 
 
-def adapt(handler: object, event_type: Any = None, output_type: Any = None) -> AdaptedHandler:
+def adapt(handler: object, event_type: "Any" = None, output_type: "Any" = None) -> AdaptedHandler:
     """Check ``handler`` and wrap it in the runtime's call shape; raises :class:`InitError`.
 
     ``event_type`` / ``output_type`` declare the types of a handler that has no annotations; they win
@@ -340,7 +338,7 @@ def adapt(handler: object, event_type: Any = None, output_type: Any = None) -> A
     return adapted
 
 
-def _pick(explicit: Any, declared: Any, annotation: Any) -> Any:
+def _pick(explicit: "Any", declared: "Any", annotation: "Any") -> "Any":
     """The type to validate with, or None when this side stays untyped (plain JSON or raw bytes)."""
     if explicit is not None:
         return explicit
@@ -350,15 +348,15 @@ def _pick(explicit: Any, declared: Any, annotation: Any) -> Any:
 
 
 def _typed_invoke(
-    function: Callable[..., Any], shape: HandlerShape, event_type: Any, output_type: Any
-) -> Invoke:
+    function: "Callable[..., Any]", shape: HandlerShape, event_type: "Any", output_type: "Any"
+) -> "Invoke":
     from . import typed  # imports pydantic; raises InitError naming the extra when it is missing
 
     fallback = _raw_result if shape.raw_result else result_encoder()
     return typed.build_invoke(function, event_type, output_type, fallback, raw_event=shape.raw_event)
 
 
-def codec(adapted: AdaptedHandler) -> tuple[Callable[[bytes], Any], Callable[[Any], bytes]]:
+def codec(adapted: AdaptedHandler) -> "tuple[Callable[[bytes], Any], Callable[[Any], bytes]]":
     """``(decode, encode)`` for a buffered handler: what ``invoke`` does around the call, in two halves,
     for a runtime that awaits the call in between (``async def`` handlers sharing one event loop)."""
     shape = adapted.shape
@@ -378,10 +376,10 @@ def _payload_as_is(payload: bytes) -> bytes:
     return payload
 
 
-_event_loop: Any = None
+_event_loop: "Any" = None
 
 
-def event_loop() -> Any:
+def event_loop() -> "Any":
     """The event loop that runs ``async def`` handlers (and the lifecycle extra's async hooks).
 
     One per process, created on first use: a client or pool that an async init hook opens is bound to
@@ -395,17 +393,17 @@ def event_loop() -> Any:
     return _event_loop
 
 
-def _run_in_event_loop(coroutine_function: Callable[..., Any]) -> Callable[..., Any]:
+def _run_in_event_loop(coroutine_function: "Callable[..., Any]") -> "Callable[..., Any]":
     loop = event_loop()
     run = loop.run_until_complete
 
-    def call(*arguments: Any) -> Any:
+    def call(*arguments: "Any") -> "Any":
         return run(coroutine_function(*arguments))
 
     return call
 
 
-def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
+def _build_invoke(function: "Callable[..., Any]", shape: HandlerShape) -> "Invoke":
     raw_event = shape.raw_event
     if shape.raw_result:
         encode: Callable[[Any], bytes] = _raw_result
@@ -413,20 +411,20 @@ def _build_invoke(function: Callable[..., Any], shape: HandlerShape) -> Invoke:
         encode = result_encoder()
     if raw_event:
 
-        def invoke_raw(payload: bytes, context: LambdaContext) -> bytes:
+        def invoke_raw(payload: bytes, context: "LambdaContext") -> bytes:
             return encode(function(payload, context))
 
         return invoke_raw
 
     decode = payload_decoder()
 
-    def invoke_json(payload: bytes, context: LambdaContext) -> bytes:
+    def invoke_json(payload: bytes, context: "LambdaContext") -> bytes:
         return encode(function(decode(payload), context))
 
     return invoke_json
 
 
-def _raw_result(result: Any) -> bytes:
+def _raw_result(result: "Any") -> bytes:
     if type(result) is bytes:
         return result
     if isinstance(result, (bytearray, memoryview)):

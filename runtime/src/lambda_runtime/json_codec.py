@@ -8,8 +8,6 @@ where its pure-Python behaviour is wanted: to explain a payload that is not JSON
 without ``_json`` (or with another accelerator signature).
 """
 
-from __future__ import annotations
-
 from .errors import MarshalError, UnmarshalError
 
 TYPE_CHECKING = False
@@ -34,7 +32,7 @@ class _DecoderSettings:
     parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
 
 
-def _scanner() -> Scan | None:
+def _scanner() -> "Scan | None":
     try:
         import _json
     except ImportError:
@@ -44,12 +42,12 @@ def _scanner() -> Scan | None:
     return scan
 
 
-def payload_decoder() -> Callable[[bytes], Any]:
+def payload_decoder() -> "Callable[[bytes], Any]":
     """Decode an event payload as ``json.loads`` would (an empty one: ``None``); a payload that is not
     UTF-8 JSON raises :class:`UnmarshalError`."""
     scan = _scanner()
 
-    def decode(payload: bytes) -> Any:
+    def decode(payload: bytes) -> "Any":
         try:
             if payload.startswith(_BYTE_ORDER_MARK):  # a UTF-8 byte order mark, as json.loads allows
                 payload = payload[3:]
@@ -71,7 +69,7 @@ def payload_decoder() -> Callable[[bytes], Any]:
     return decode
 
 
-def _decode_in_full(text: str, scan: Scan | None) -> Any:
+def _decode_in_full(text: str, scan: "Scan | None") -> "Any":
     """A document with whitespace around it, or one that is not JSON (which ``json`` then explains,
     with positions in the text as it came)."""
     stripped = text.strip(_JSON_WHITESPACE)
@@ -87,7 +85,7 @@ def _decode_in_full(text: str, scan: Scan | None) -> Any:
     return json.loads(text)
 
 
-def encode_default(value: Any) -> Any:
+def encode_default(value: "Any") -> "Any":
     """JSON for the types handlers commonly return that ``json`` refuses: DynamoDB's Decimal, sets,
     and models or dataclasses returned by a handler that declared no types (dumped by alias)."""
     if type(value).__name__ == "Decimal":
@@ -105,14 +103,14 @@ def encode_default(value: Any) -> Any:
 
 
 # What ``json.dumps`` writes for this, spelled out: an accelerator used directly must agree.
-_PROBE: Any = {"a": [1, 2.5, None, True, "\u00e9", {"b": "\u2028"}]}
+_PROBE: "Any" = {"a": [1, 2.5, None, True, "\u00e9", {"b": "\u2028"}]}
 _PROBE_TEXT = {
     False: '{"a":[1,2.5,null,true,"\u00e9",{"b":"\u2028"}]}',
     True: '{"a":[1,2.5,null,true,"\\u00e9",{"b":"\\u2028"}]}',
 }
 
 
-def _compact_encoder(ensure_ascii: bool) -> Callable[[Any], str]:
+def _compact_encoder(ensure_ascii: bool) -> "Callable[[Any], str]":
     """``json.dumps(value, separators=(",", ":"), ensure_ascii=..., default=encode_default)``, with the
     C encoder built once instead of at every call."""
     try:
@@ -124,7 +122,7 @@ def _compact_encoder(ensure_ascii: bool) -> Callable[[Any], str]:
     except (ImportError, AttributeError, TypeError):  # no accelerator, or another signature
         return _standard_encoder(ensure_ascii)
 
-    def encode(value: Any) -> str:
+    def encode(value: "Any") -> str:
         try:
             return "".join(iterencode(value, 0))
         except BaseException:
@@ -138,20 +136,20 @@ def _compact_encoder(ensure_ascii: bool) -> Callable[[Any], str]:
     return encode if agrees else _standard_encoder(ensure_ascii)
 
 
-def _standard_encoder(ensure_ascii: bool) -> Callable[[Any], str]:
+def _standard_encoder(ensure_ascii: bool) -> "Callable[[Any], str]":
     import json
 
     encoder = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(",", ":"), default=encode_default)
     return encoder.encode
 
 
-def result_encoder() -> Callable[[Any], bytes]:
+def result_encoder() -> "Callable[[Any], bytes]":
     """Encode a result as JSON bytes (UTF-8); ``bytes`` results pass through raw. A result that cannot
     be encoded raises :class:`MarshalError`."""
     compact = _compact_encoder(ensure_ascii=False)
     ascii_only: list[Callable[[Any], str]] = []  # built the first time a result needs it
 
-    def encode(result: Any) -> bytes:
+    def encode(result: "Any") -> bytes:
         if type(result) is bytes:
             return result
         try:

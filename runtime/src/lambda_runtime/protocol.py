@@ -9,8 +9,6 @@ can all share it, and it can be tested byte for byte.
 It imports nothing at module level beyond builtins: it sits on the cold-start path.
 """
 
-from __future__ import annotations
-
 from . import __version__
 
 TYPE_CHECKING = False
@@ -176,7 +174,7 @@ def error_type_header(error_type: str, category: str = "Function") -> str:
 def error_body(
     error_type: str,
     message: str,
-    stack_trace: Iterable[str] = (),
+    stack_trace: "Iterable[str]" = (),
     request_id: str | None = None,
     limit: int | None = None,
 ) -> bytes:
@@ -826,7 +824,7 @@ EXTENSION_EVENTS = ("INVOKE", "SHUTDOWN")
 
 
 def extension_register_request(
-    host: str, name: str, events: Iterable[str] = (), user_agent: str = USER_AGENT
+    host: str, name: str, events: "Iterable[str]" = (), user_agent: str = USER_AGENT
 ) -> bytes:
     """The whole ``POST /2020-01-01/extension/register`` request for an extension called ``name``.
 

@@ -5,8 +5,6 @@ that can be decided once (the handler's shape, the codec, the function's environ
 before the first /next; logging is loaded only when a record is actually written.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -42,7 +40,7 @@ class _InstallLogsOnImport:
     its records formatted, with the request id, from the first one.
     """
 
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+    def find_spec(self, name: str, path: "Any" = None, target: "Any" = None) -> "Any":
         if name != "logging":
             return None
         if self in sys.meta_path:
@@ -56,7 +54,7 @@ class _InstallLogsOnImport:
             return None
         execute = spec.loader.exec_module
 
-        def exec_module(module: Any) -> None:
+        def exec_module(module: "Any") -> None:
             execute(module)
             if f"{__package__}.logs" in sys.modules:
                 return  # the runtime's own logs module is the importer: it installs the handler itself
@@ -76,7 +74,7 @@ def _watch_for_logging() -> None:
         sys.meta_path.insert(0, _InstallLogsOnImport())
 
 
-def _log() -> logging.Logger:
+def _log() -> "logging.Logger":
     from .logs import runtime_logger
 
     return runtime_logger()
@@ -87,7 +85,7 @@ LOCAL_EXTRA_MISSING = (
 )
 
 
-def local_package() -> ModuleType:
+def local_package() -> "ModuleType":
     """``lambda_runtime.local``; without h11 (the ``local`` extra), one line on stderr and exit 1."""
     try:
         from . import local
@@ -142,7 +140,7 @@ class LambdaRuntime:
 
     _claimed = False
     # Set during init when the lifecycle extra is in use (see _start_lifecycle); None costs the loop nothing.
-    _lifecycle: Lifecycle | None = None
+    _lifecycle: "Lifecycle | None" = None
 
     def __init__(
         self,
@@ -150,8 +148,8 @@ class LambdaRuntime:
         *,
         runtime_api: str | None = None,
         max_stream_bytes: int = protocol.MAX_STREAMED_RESPONSE_BYTES,
-        event_type: Any = None,
-        output_type: Any = None,
+        event_type: "Any" = None,
+        output_type: "Any" = None,
     ) -> None:
         if LambdaRuntime._claimed:
             raise AlreadyRunningError(
@@ -164,7 +162,7 @@ class LambdaRuntime:
         self._event_type = event_type
         self._output_type = output_type
 
-    def on_init(self, hook: Hook) -> Hook:
+    def on_init(self, hook: "Hook") -> "Hook":
         """Run ``hook()`` (sync or ``async``) once during init, before the first invocation; a decorator.
 
         See :func:`lambda_runtime.lifecycle.on_init` (the ``lifecycle`` extra).
@@ -173,7 +171,7 @@ class LambdaRuntime:
 
         return on_init(hook)
 
-    def on_shutdown(self, hook: Hook) -> Hook:
+    def on_shutdown(self, hook: "Hook") -> "Hook":
         """Run ``hook()`` (sync or ``async``) when the runtime stops on SIGTERM, SIGINT or
         ``MAX_INVOCATIONS``, within the shutdown budget (500 ms by default); a decorator.
 
@@ -202,7 +200,7 @@ class LambdaRuntime:
         finally:
             LambdaRuntime._claimed = False
 
-    def _run_with_local_server(self, config: LocalConfig | None = None) -> None:
+    def _run_with_local_server(self, config: "LocalConfig | None" = None) -> None:
         """:meth:`run`, against a local server started in this process (``serve_function``)."""
         try:
             if WORKER_ENVIRONMENT_VARIABLE in os.environ:
@@ -233,7 +231,7 @@ class LambdaRuntime:
             return
         self._run_at(address)
 
-    def _run_locally(self, config: LocalConfig | None) -> None:
+    def _run_locally(self, config: "LocalConfig | None") -> None:
         """Start the local server on a thread, serve it until Ctrl-C (exit 0) or MAX_INVOCATIONS."""
         local = local_package()
         try:
@@ -278,7 +276,7 @@ class LambdaRuntime:
             client.close()
 
     def _initialise(
-        self, client: RuntimeClient, environ: os._Environ[str], report: ReportInitError | None = None
+        self, client: RuntimeClient, environ: os._Environ[str], report: "ReportInitError | None" = None
     ) -> AdaptedHandler:
         """Load and adapt the handler; an init error is reported (``report``: to the Runtime API unless
         told otherwise) and ends the process with ``SystemExit(1)``."""
@@ -327,7 +325,7 @@ class LambdaRuntime:
         client: RuntimeClient,
         adapted: AdaptedHandler,
         max_invocations: int | None,
-        fetch: Callable[[], Invocation] | None = None,
+        fetch: "Callable[[], Invocation] | None" = None,
     ) -> None:
         """The single-worker loop (``fetch`` replaces ``client.next``: a process worker's shared budget)."""
         function = FunctionInfo()
@@ -458,7 +456,7 @@ class LambdaRuntime:
         self._post_error(client, invocation, error_type, body, message)
 
 
-def trace_id_exporter(environ: os._Environ[str]) -> Callable[[str | None], None]:
+def trace_id_exporter(environ: os._Environ[str]) -> "Callable[[str | None], None]":
     """What sets ``_X_AMZN_TRACE_ID`` to each invocation's trace id (or removes it), as awslambdaric does:
     the X-Ray SDK reads it there, and subprocesses inherit it.
 

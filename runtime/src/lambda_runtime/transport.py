@@ -8,8 +8,6 @@ is left out: it is a Python wrapper (enums, ``makefile``, ``create_connection``)
 the cold start than the whole runtime does. A handler that imports ``socket`` itself pays for it then.
 """
 
-from __future__ import annotations
-
 import _socket
 import sys
 
@@ -185,7 +183,7 @@ class RuntimeClient:
         request: bytes,
         body: bytes = b"",
         retry_if_stale: bool = False,
-        quick: QuickParse | None = None,
+        quick: "QuickParse | None" = None,
         patient: bool = False,
     ) -> Response | Invocation:
         """Send one request and read its response, keeping the connection for the next one.
@@ -242,7 +240,7 @@ class RuntimeClient:
             self.close()
 
     def _read_response(
-        self, sock: _socket.socket, quick: QuickParse | None = None, patient: bool = False
+        self, sock: _socket.socket, quick: "QuickParse | None" = None, patient: bool = False
     ) -> Response | Invocation:
         # Every exchange ends with the parser idle, or with the connection closed (and a new parser for
         # the next one): the first bytes read here start the answer.

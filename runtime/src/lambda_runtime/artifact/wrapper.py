@@ -18,7 +18,8 @@ BOOTSTRAP_MODE = 0o755
 # The bootstrap's Python: the CLI's entry point, exactly what ``python -m lambda_runtime`` calls.
 START = "import sys; from lambda_runtime.cli import main; sys.exit(main())"
 
-BOOTSTRAP = """\
+BOOTSTRAP = (
+    """\
 #!/bin/sh
 # Starts lambda-runtime on a managed Python runtime. Set it as the function's wrapper script:
 #   AWS_LAMBDA_EXEC_WRAPPER=/var/task/bootstrap
@@ -50,9 +51,12 @@ for argument do
 done
 shift "$total"
 task_root=${LAMBDA_TASK_ROOT:-$(CDPATH= cd -- "$(dirname -- "$0")" && pwd)}
-START='""" + START + """'
+START='"""
+    + START
+    + """'
 export PYTHONPATH="$task_root${PYTHONPATH:+:$PYTHONPATH}"
 # What `python -m lambda_runtime "$_HANDLER"` runs, started with -c: -m imports runpy first, about 5 ms
 # of every cold start.
 exec "$interpreter" "$@" -c "$START" "${_HANDLER:-}"
 """
+)

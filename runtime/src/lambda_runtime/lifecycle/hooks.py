@@ -346,4 +346,3 @@ def _log_failure(hook: Callable[..., Any], error: Exception) -> None:
         error,
         exc_info=(type(error), error, error.__traceback__),
     )
-
