@@ -12,10 +12,13 @@ from .errors import MarshalError, UnmarshalError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
     Scan = Callable[[str, int], tuple[Any, int]]
+    # The C encoder takes (value, indent level 0); json.JSONEncoder.iterencode takes (value, one shot):
+    # called with False, both encode the whole value.
+    IterEncode = Callable[[Any, bool], Iterable[str]]
 
 _BYTE_ORDER_MARK = b"\xef\xbb\xbf"
 _JSON_WHITESPACE = " \t\n\r"
@@ -110,57 +113,58 @@ _PROBE_TEXT = {
 }
 
 
-def _compact_encoder(ensure_ascii: bool) -> "Callable[[Any], str]":
-    """``json.dumps(value, separators=(",", ":"), ensure_ascii=..., default=encode_default)``, with the
-    C encoder built once instead of at every call."""
+def _compact_encoder(ensure_ascii: bool) -> "tuple[IterEncode, dict[int, Any]]":
+    """What ``json.dumps(value, separators=(",", ":"), ensure_ascii=..., default=encode_default)`` joins,
+    as ``iterencode(value, False)``, with the C encoder built once instead of at every call; and the dict the
+    encoder tracks the containers it is inside of with (to be cleared when an error cuts it short)."""
+    markers: dict[int, Any] = {}
     try:
         import _json
 
         escape = _json.encode_basestring_ascii if ensure_ascii else _json.encode_basestring
-        markers: dict[int, Any] = {}  # what the encoder is inside of, to detect circular references
         iterencode = _json.make_encoder(markers, encode_default, escape, None, ":", ",", False, False, True)
-    except (ImportError, AttributeError, TypeError):  # no accelerator, or another signature
-        return _standard_encoder(ensure_ascii)
-
-    def encode(value: "Any") -> str:
-        try:
-            return "".join(iterencode(value, 0))
-        except BaseException:
-            markers.clear()  # an error leaves the entries of the containers it was inside of
-            raise
-
-    try:
-        agrees = encode(_PROBE) == _PROBE_TEXT[ensure_ascii]
-    except Exception:
+        agrees = "".join(iterencode(_PROBE, False)) == _PROBE_TEXT[ensure_ascii]
+    except (ImportError, AttributeError, TypeError, ValueError):  # no accelerator, or another signature
         agrees = False
-    return encode if agrees else _standard_encoder(ensure_ascii)
-
-
-def _standard_encoder(ensure_ascii: bool) -> "Callable[[Any], str]":
+    if agrees:
+        return iterencode, markers
     import json
 
     encoder = json.JSONEncoder(ensure_ascii=ensure_ascii, separators=(",", ":"), default=encode_default)
-    return encoder.encode
+    return encoder.iterencode, markers
 
 
 def result_encoder() -> "Callable[[Any], bytes]":
     """Encode a result as JSON bytes (UTF-8); ``bytes`` results pass through raw. A result that cannot
     be encoded raises :class:`MarshalError`."""
-    compact = _compact_encoder(ensure_ascii=False)
-    ascii_only: list[Callable[[Any], str]] = []  # built the first time a result needs it
+    iterencode, markers = _compact_encoder(ensure_ascii=False)
+    join = "".join
+    ascii_only: list[Callable[[Any], bytes]] = []  # built the first time a result needs it
 
     def encode(result: "Any") -> bytes:
         if type(result) is bytes:
             return result
         try:
-            text = compact(result)
-        except (TypeError, ValueError, RecursionError) as error:
-            raise MarshalError(f"Unable to marshal response: {error}") from None
+            text = join(iterencode(result, False))
+        except BaseException as error:
+            markers.clear()  # the containers the encoder was inside of when the error cut it short
+            if isinstance(error, (TypeError, ValueError, RecursionError)):
+                raise MarshalError(f"Unable to marshal response: {error}") from None
+            raise
         try:
             return text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates: escape them rather than fail the invocation
             if not ascii_only:
-                ascii_only.append(_compact_encoder(ensure_ascii=True))
-            return ascii_only[0](result).encode("ascii")
+                ascii_only.append(_ascii_encoder())
+            return ascii_only[0](result)
+
+    return encode
+
+
+def _ascii_encoder() -> "Callable[[Any], bytes]":
+    iterencode, _ = _compact_encoder(ensure_ascii=True)  # only for results that already encoded once
+
+    def encode(result: "Any") -> bytes:
+        return "".join(iterencode(result, False)).encode("ascii")
 
     return encode
