@@ -99,6 +99,10 @@ ALL = "all"
 # Contenders: how each runtime is started.
 
 FLOOR = "floor"
+# The floor started as `python -m bench_floor`: what `python -m` itself costs (runpy and what it imports,
+# milliseconds before any module of the runtime's is read), for the CLI form to be seen against. No target
+# refers to it.
+FLOOR_MODULE = "floor (python -m)"
 OURS_CLI = "lambda-runtime (CLI)"
 OURS_BOOTSTRAP = "lambda-runtime (bootstrap)"
 OURS_SCRIPT = "lambda-runtime (script)"
@@ -126,6 +130,14 @@ CONTENDERS = (
         "floor",
         FLOOR,
         lambda s: [s.floor_script] if s.floor_script else None,
+        None,
+        exits_by_itself=True,
+        is_ours=False,
+    ),
+    Contender(
+        "floor-m",
+        FLOOR_MODULE,
+        lambda s: ["-m", s.floor_script.removesuffix(".py")] if s.floor_script else None,
         None,
         exits_by_itself=True,
         is_ours=False,
@@ -1098,6 +1110,13 @@ def format_overheads(reports: dict[str, ContenderReport]) -> list[str]:
         per_invocation = _difference(report, floor, "us_per_invocation")
         lines.append(
             f"above the floor  {report.name:<{width}}  {cold} ms cold start, {per_invocation} µs/invocation"
+        )
+    module_floor, cli = reports.get(FLOOR_MODULE), reports.get(OURS_CLI)
+    if module_floor is not None and module_floor.measured and cli is not None and cli.measured:
+        launch = _difference(cli, module_floor, "cold_start_ms")
+        lines.append(
+            f"above the floor  {OURS_CLI} against {FLOOR_MODULE}: {launch} ms cold start, "
+            f"{_times(ratio(reports, OURS_CLI, FLOOR_MODULE, 'cold_start_ms'))}"
         )
     return lines
 
