@@ -18,7 +18,15 @@ from .errors import ResponseSizeTooLarge
 from .handlers import AdaptedHandler, codec, event_loop
 from .managed import FAILURE_GRACE_SECONDS, _report_worker_failure
 from .protocol import Invocation, ProtocolError
-from .runtime import LambdaRuntime, _describe_and_log, _log, log_stale
+from .runtime import (
+    LambdaRuntime,
+    _describe_and_log,
+    _log,
+    log_refused_again,
+    log_stale,
+    rejection_error,
+    shortened_error_body,
+)
 from .stop_signals import on_stop_signal
 from .streaming import ResponseStream
 from .transport import ConnectionLost, RejectedResponse, RuntimeAPIError, StaleInvocation
@@ -209,23 +217,30 @@ async def _report_error(client: AsyncRuntimeClient, invocation: Invocation, erro
     """Log the handler's error and post it to ``/error`` (as ``LambdaRuntime._report_error``)."""
     error_type, message, stack = _describe_and_log(error)
     body = protocol.error_body(error_type, message, stack, invocation.request_id)
+    await _post_error(client, invocation, error_type, body, message)
+
+
+async def _post_error(
+    client: AsyncRuntimeClient, invocation: Invocation, error_type: str, body: bytes, message: str
+) -> None:
+    """Post an error; refused as too large, once more, shortened (as ``LambdaRuntime._post_error``)."""
     try:
         await client.post_error(invocation, error_type, body)
     except StaleInvocation:
         log_stale(invocation, "error report")
-    except RejectedResponse as rejection:
-        _log().error("The Runtime API refused the error report: %s", rejection)
+    except RejectedResponse as refusal:
+        shortened = shortened_error_body(invocation, error_type, message, refusal)
+        if shortened is None:
+            return
+        try:
+            await client.post_error(invocation, error_type, shortened)
+        except (StaleInvocation, RejectedResponse) as again:
+            log_refused_again(again)
 
 
 async def _report_rejection(
     client: AsyncRuntimeClient, invocation: Invocation, rejection: RejectedResponse
 ) -> None:
     """A refused response still owes Lambda an answer (as ``LambdaRuntime._report_rejection``)."""
-    error_type = "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
-    message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
-    _log().error("%s: %s", error_type, message)
-    body = protocol.error_body(error_type, message, (), invocation.request_id)
-    try:
-        await client.post_error(invocation, error_type, body)
-    except (StaleInvocation, RejectedResponse) as error:
-        _log().error("The Runtime API refused the error report too: %s", error)
+    error_type, message, body = rejection_error(invocation, rejection)
+    await _post_error(client, invocation, error_type, body, message)
