@@ -198,9 +198,10 @@ class _TaskServer:
                 _describe_and_log(error, " (raised after the response stream was finished)")
             elif stream.started:
                 error_type, message, stack = _describe_and_log(error)
-                stream.fail(
-                    error_type, protocol.error_body(error_type, message, stack, invocation.request_id)
+                body = protocol.error_body(
+                    error_type, message, stack, invocation.request_id, protocol.MAX_TRAILER_ERROR_BODY_BYTES
                 )
+                stream.fail(error_type, body)
             else:
                 await _report_error(client, invocation, error)
         try:
