@@ -21,7 +21,6 @@ from .protocol import Invocation, ProtocolError
 from .runtime import (
     LambdaRuntime,
     _describe_and_log,
-    _log,
     log_refused_again,
     log_stale,
     rejection_error,
@@ -187,6 +186,7 @@ class _TaskServer:
         await client.connect()  # the stream's writes are synchronous: the connection must be there
         stream = ResponseStream(client, invocation, self._runtime._max_stream_bytes)
         failure: BaseException | None = None
+        ended_with_error = False
         try:
             await self._call(invocation.event, stream, context)
             stream.finish()
@@ -202,14 +202,18 @@ class _TaskServer:
                     error_type, message, stack, invocation.request_id, protocol.MAX_TRAILER_ERROR_BODY_BYTES
                 )
                 stream.fail(error_type, body)
+                ended_with_error = True
             else:
                 await _report_error(client, invocation, error)
+        # The blocking loop learns the Runtime API's answer inside finish() or fail(); here it comes now.
         try:
             await client.stream_answer()
         except StaleInvocation:
-            log_stale(invocation, "stream")
+            log_stale(invocation, "failed stream" if ended_with_error else "stream")
         except RejectedResponse as rejection:
-            _log().error("The Runtime API refused the streamed response: %s", rejection)
+            # A refused stream was not taken, whether it ended well or with error trailers: the
+            # invocation still needs an answer.
+            await _report_rejection(client, invocation, rejection)
         if failure is not None and not isinstance(failure, Exception):
             raise failure
 
