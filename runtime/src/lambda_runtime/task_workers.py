@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 
 class HandlerExit(Exception):
-    """The handler raised ``SystemExit`` or ``KeyboardInterrupt``: its worker is finished."""
+    """The handler raised ``SystemExit``, ``KeyboardInterrupt`` or a ``CancelledError`` that no
+    cancellation caused: its worker is finished."""
 
 
 def serve_with_tasks(
@@ -62,8 +63,7 @@ def serve_with_tasks(
         return code
     except KeyboardInterrupt:
         server.stop()
-        for task in server.tasks:
-            task.cancel()
+        server.cancel()
         loop.run_until_complete(asyncio.wait(server.tasks, timeout=FAILURE_GRACE_SECONDS))
         return interrupted
     finally:
@@ -86,6 +86,7 @@ class _TaskServer:
         self._budget = budget
         self._function = FunctionInfo()
         self._waiting: set[asyncio.Task[None]] = set()
+        self._cancelled = False
         self.tasks: list[asyncio.Task[None]] = []
         assert adapted.coroutine_function is not None
         self._call: Callable[..., Any] = adapted.coroutine_function
@@ -95,6 +96,12 @@ class _TaskServer:
         """Stop fetching: the tasks waiting in /next are cancelled, the others finish their invocation."""
         self._budget.stop()
         for task in list(self._waiting):
+            task.cancel()
+
+    def cancel(self) -> None:
+        """Cancel every task, whatever it is doing (Ctrl-C, or the grace after a failure is over)."""
+        self._cancelled = True
+        for task in self.tasks:
             task.cancel()
 
     async def serve(self) -> int:
@@ -108,8 +115,7 @@ class _TaskServer:
             timeout = None if deadline is None else max(deadline - loop.time(), 0.0)
             done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if not done:  # the grace after a failure is over
-                for task in pending:
-                    task.cancel()
+                self.cancel()
                 break
             for task in done:
                 if task.cancelled():
@@ -152,6 +158,13 @@ class _TaskServer:
                 except (SystemExit, KeyboardInterrupt) as error:
                     # asyncio would let these escape the event loop and end the process unreported.
                     raise HandlerExit(f"the handler raised {type(error).__name__}: {error}") from error
+                except asyncio.CancelledError as error:
+                    if self._cancelled:
+                        raise
+                    # The handler raised it, nothing cancelled this task: asyncio would end the task as
+                    # cancelled, which reads as a worker stopped on purpose, and the runtime would go on
+                    # a worker short.
+                    raise HandlerExit(f"the handler raised CancelledError: {error}") from error
                 current_context.set(None)
         finally:
             client.close()
