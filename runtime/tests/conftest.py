@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lambda_runtime import LambdaRuntime, current_context, logs
+from lambda_runtime import LambdaManagedRuntime, LambdaRuntime, current_context, logs
 from lambda_runtime.testing import InvocationResult, RuntimeAPIServer
 
 # How long the test Runtime API holds a /next open when no event is queued, before answering 500; a
@@ -43,6 +43,11 @@ RUNTIME_ENVIRONMENT = (
     "_HANDLER",
     "_X_AMZN_TRACE_ID",
 )
+
+# The two invocation loops: LambdaRuntime's blocking one, and the asyncio one that LambdaManagedRuntime
+# runs an ``async def`` handler on when AWS_LAMBDA_MAX_CONCURRENCY is above 1. A test of behaviour both
+# must share is parametrized over them (with the ``run`` and ``run_tasks`` fixtures).
+LOOPS = ("blocking", "asyncio")
 
 RunRuntime = Callable[..., "int | None"]
 Serve = Callable[..., list[InvocationResult]]
@@ -127,6 +132,21 @@ def run(monkeypatch: pytest.MonkeyPatch) -> RunRuntime:
         return run_on_thread(runtime.run)
 
     return run
+
+
+@pytest.fixture
+def run_tasks(monkeypatch: pytest.MonkeyPatch) -> RunRuntime:
+    """``run_tasks(async_handler, address, invocations)``: as ``run``, on the asyncio loop instead: a
+    LambdaManagedRuntime with two workers, each a task with its own connection, on a thread."""
+
+    def run_tasks(handler: object, address: str, invocations: int | None = None) -> int | None:
+        monkeypatch.setenv("AWS_LAMBDA_MAX_CONCURRENCY", "2")
+        if invocations is not None:
+            monkeypatch.setenv("MAX_INVOCATIONS", str(invocations))
+        runtime = LambdaManagedRuntime(handler, runtime_api=address)
+        return run_on_thread(runtime.run)
+
+    return run_tasks
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from conftest import LOOPS
 from lambda_runtime import protocol
 from lambda_runtime.testing import InvocationResult, RuntimeAPIServer
 
@@ -257,13 +258,23 @@ def test_410_gone_is_logged_and_the_loop_moves_on(
     assert "410 Gone" in capsys.readouterr().out
 
 
+async def echo_async(event: Any, context: Any) -> Any:
+    return echo(event, context)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
 def test_413_on_a_response_becomes_an_error_post(
-    api: RuntimeAPIServer, run: RunRuntime, capsys: pytest.CaptureFixture[str]
+    loop: str,
+    api: RuntimeAPIServer,
+    run: RunRuntime,
+    run_tasks: RunRuntime,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     refused = api.enqueue(json.dumps("big"))
     api.response_status[refused] = 413
     after = api.enqueue(json.dumps("after"))
-    assert run(echo, api.address, 2) is None
+    runner, handler = (run, echo) if loop == "blocking" else (run_tasks, echo_async)
+    assert runner(handler, api.address, 2) is None
     # This test server refuses every post for the id: the error too, and then its shortened form.
     response, error, shortened = (result for result in api.posts if result.request_id == refused)
     assert (response.is_error, response.body) == (False, b'"big"')

@@ -4,6 +4,7 @@ stops with exit 1 and one CRITICAL line; it never hangs and never answers an inv
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import LOOPS
 from faulty_api import FAULTS, Fault, FaultyRuntimeAPI, Planned
 from lambda_runtime import transport
 
@@ -51,6 +53,23 @@ def stream(event: bytes, stream: object, context: object) -> None:
 
 
 def stream_then_fail(event: bytes, stream: object, context: object) -> None:
+    stream.write(event)  # type: ignore[attr-defined]
+    raise ValueError("the stream failed")
+
+
+async def echo_async(event: bytes, context: object) -> bytes:
+    return event
+
+
+async def fail_async(event: bytes, context: object) -> bytes:
+    raise ValueError("the handler failed")
+
+
+async def stream_async(event: bytes, stream: object, context: object) -> None:
+    stream.write(event)  # type: ignore[attr-defined]
+
+
+async def stream_then_fail_async(event: bytes, stream: object, context: object) -> None:
     stream.write(event)  # type: ignore[attr-defined]
     raise ValueError("the stream failed")
 
@@ -158,6 +177,13 @@ def test_a_connection_dropped_before_the_first_answer_is_not_retried(
 # --- faults in the answer to a post, for every kind of handler -------------------------------------------
 
 HANDLERS = {"response": echo, "error": fail, "stream": stream, "stream-error": stream_then_fail}
+# The same kinds for the asyncio loop, which runs only ``async def`` handlers.
+ASYNC_HANDLERS = {
+    "response": echo_async,
+    "error": fail_async,
+    "stream": stream_async,
+    "stream-error": stream_then_fail_async,
+}
 
 # What the faulty invocation's posts get, by handler kind, when the runtime goes on.
 RECOVERED_POSTS = {
@@ -184,27 +210,39 @@ RECOVERED_POSTS = {
 }
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("kind", HANDLERS)
 @pytest.mark.parametrize("name", RECOVERED_POSTS)
 def test_post_faults_the_runtime_gets_over(
-    name: str, kind: str, run: RunRuntime, critical: pytest.LogCaptureFixture
+    name: str,
+    kind: str,
+    loop: str,
+    run: RunRuntime,
+    run_tasks: RunRuntime,
+    critical: pytest.LogCaptureFixture,
 ) -> None:
+    runner, handler = (run, HANDLERS[kind]) if loop == "blocking" else (run_tasks, ASYNC_HANDLERS[kind])
     with FaultyRuntimeAPI(three(FAULTS[name])) as api:
-        assert run(HANDLERS[kind], api.address, 3) is None
+        assert runner(handler, api.address, 3) is None
         assert statuses(api, "r2") == RECOVERED_POSTS[name][kind]
         for request_id in ("r1", "r3"):
             assert len(api.accepted(request_id)) == 1 and len(api.answers(request_id)) == 1
     assert critical_lines(critical) == []
     error_posts = [answer for answer in api.answers("r2") if answer.kind == "error" and answer.status == 202]
     if name == "post-413":
-        # Refused as too large: the error that replaces the response says so (or is the cut-down error).
-        assert error_posts[0].headers["lambda-runtime-function-error-type"] in (
-            "Function.ResponseSizeTooLarge",
-            "Function.ValueError",
+        # Refused as too large: the error that replaces the response says so; a refused error is posted
+        # again as itself, cut down.
+        header, error_type = (
+            ("Function.ValueError", "ValueError")
+            if kind == "error"
+            else ("Function.ResponseSizeTooLarge", "Function.ResponseSizeTooLarge")
         )
+        assert error_posts[0].headers["lambda-runtime-function-error-type"] == header
+        assert json.loads(error_posts[0].body)["errorType"] == error_type
         assert len(error_posts[0].body) <= 4096
     elif name in ("post-400", "post-403") and kind != "error":
         assert error_posts[0].headers["lambda-runtime-function-error-type"] == "Runtime.ResponseRejected"
+        assert json.loads(error_posts[0].body)["errorType"] == "Runtime.ResponseRejected"
 
 
 FATAL_POSTS = {

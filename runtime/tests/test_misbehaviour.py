@@ -60,6 +60,31 @@ def test_a_base_exception_from_an_async_handler_is_reported_too(
     assert api.wait_for(request_id).error_type == "Function.Custom"
 
 
+@pytest.mark.parametrize(
+    "raised",
+    [GeneratorExit("closing"), Custom("mine"), asyncio.CancelledError("cancelled")],
+    ids=["GeneratorExit", "custom", "CancelledError"],
+)
+def test_another_base_exception_ends_the_asyncio_workers_too(
+    raised: BaseException, api: RuntimeAPIServer, run_tasks: RunRuntime, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On the asyncio loop too: reported, then the runtime stops with exit 1, after one line saying why.
+    (A CancelledError the runtime did not ask for must not pass for the task being cancelled.)"""
+
+    async def handler(event: object, context: object) -> None:
+        raise raised
+
+    request_id = api.enqueue({})
+    assert run_tasks(handler, api.address, 1) == 1
+    name = type(raised).__name__
+    result = api.wait_for(request_id)
+    assert result.error_type == f"Function.{name}"
+    assert json.loads(result.body)["errorType"] == name
+    [line] = [r.getMessage() for r in caplog.records if r.levelno >= logging.CRITICAL]
+    assert line.startswith("Worker ") and line.endswith("; stopping the runtime"), line
+    assert name in line
+
+
 def test_runaway_recursion_is_reported_and_the_loop_goes_on(serve: Serve) -> None:
     def recurse(depth: int) -> int:
         return recurse(depth + 1) + 1

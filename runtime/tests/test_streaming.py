@@ -16,10 +16,17 @@ from typing import Any
 
 import pytest
 
+from conftest import LOOPS
 from lambda_runtime import LambdaRuntime, ResponseSizeTooLarge, ResponseStream, protocol
 from lambda_runtime.streaming import StreamStateError
 from lambda_runtime.testing import InvocationResult, RuntimeAPIServer
 from scripted_api import ScriptedRuntimeAPI
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from conftest import RunRuntime
+
+    RunHandlers = Callable[[object, object, str, int], "int | None"]
 
 PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
 
@@ -36,6 +43,18 @@ def serve(
         request_ids = [api.enqueue(event) for event in events]
         LambdaRuntime(handler, runtime_api=api.address, **options).run()
         return api, [api.wait_for(request_id, timeout=5) for request_id in request_ids]
+
+
+def on_loop(loop: str, run: RunRuntime, run_tasks: RunRuntime) -> RunHandlers:
+    """``run_on(handler, async_handler, address, invocations)``: ``handler`` on the blocking loop, or
+    ``async_handler`` on the asyncio loop, as ``loop`` says; the runtime's exit code."""
+
+    def run_on(handler: object, async_handler: object, address: str, invocations: int) -> int | None:
+        if loop == "blocking":
+            return run(handler, address, invocations)
+        return run_tasks(async_handler, address, invocations)
+
+    return run_on
 
 
 def decoded_error(result: InvocationResult) -> dict[str, Any]:
@@ -318,17 +337,53 @@ def test_write_after_finish_raises_and_finish_twice_is_harmless(monkeypatch: pyt
     assert seen == ["write() after finish(): the response is already complete"]
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 def test_an_error_after_finish_is_logged_and_the_response_stands(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    loop: str, api: RuntimeAPIServer, run: RunRuntime, run_tasks: RunRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
     def handler(event: bytes, stream: ResponseStream, context: object) -> None:
         stream.write_and_finish("complete")
         raise RuntimeError("background work failed")
 
-    api, [result] = serve(handler, [b"{}"], monkeypatch)
+    async def async_handler(event: bytes, stream: ResponseStream, context: object) -> None:
+        handler(event, stream, context)
+
+    request_id = api.enqueue(b"{}")
+    assert on_loop(loop, run, run_tasks)(handler, async_handler, api.address, 1) is None
+    result = api.wait_for(request_id, timeout=5)
     assert (result.is_error, result.body) == (False, b"complete")
     assert len(api.posts) == 1
-    assert "background work failed (raised after the response stream was finished)" in capsys.readouterr().out
+    assert "RuntimeError: background work failed (raised after the response stream was finished)" in [
+        record.getMessage().split("\n")[0] for record in caplog.records
+    ]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_error_after_the_first_byte_is_cut_to_fit_the_trailers(
+    loop: str, api: RuntimeAPIServer, run: RunRuntime, run_tasks: RunRuntime
+) -> None:
+    """The error body travels base64-encoded in one trailer line: a 100 KB message is cut to 32 KiB."""
+
+    def handler(event: bytes, stream: ResponseStream, context: object) -> None:
+        stream.write("partial ")
+        raise ValueError("x" * 100_000)
+
+    async def async_handler(event: bytes, stream: ResponseStream, context: object) -> None:
+        handler(event, stream, context)
+
+    request_id = api.enqueue(b"{}")
+    assert on_loop(loop, run, run_tasks)(handler, async_handler, api.address, 1) is None
+    result = api.wait_for(request_id, timeout=5)
+    assert result.streamed and result.is_error
+    assert result.body == b"partial "
+    assert result.error_type == "Function.ValueError"
+    assert result.error_body is not None
+    assert 16 * 1024 < len(result.error_body) <= protocol.MAX_TRAILER_ERROR_BODY_BYTES
+    error = decoded_error(result)
+    assert (error["errorType"], error["requestId"]) == ("ValueError", request_id)
+    assert error["errorMessage"].startswith("x" * 1000)
+    assert error["errorMessage"].endswith("[truncated: the error was too large to report whole]")
+    assert [post.request_id for post in api.posts] == [request_id], "one post: the stream, with trailers"
 
 
 def test_work_after_finish_runs_after_the_response_and_before_the_next_fetch(
@@ -354,20 +409,35 @@ def test_work_after_finish_runs_after_the_response_and_before_the_next_fetch(
     assert observations == [("one", True, 1), ("two", True, 2)]
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize(
+    ("fail", "dropped"), [(False, "stream"), (True, "failed stream")], ids=["finished", "failed"]
+)
 def test_a_410_on_a_stream_is_logged_and_the_loop_goes_on(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    fail: bool,
+    dropped: str,
+    loop: str,
+    api: RuntimeAPIServer,
+    run: RunRuntime,
+    run_tasks: RunRuntime,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     def handler(event: bytes, stream: ResponseStream, context: object) -> None:
         stream.write(event)
+        if fail and event == b"stale":
+            raise ValueError("failed after the first byte")
 
-    monkeypatch.setenv("MAX_INVOCATIONS", "2")
-    with RuntimeAPIServer(next_timeout=10) as api:
-        stale = api.enqueue(b"stale")
-        fresh = api.enqueue(b"fresh")
-        api.response_status[stale] = 410
-        LambdaRuntime(handler, runtime_api=api.address).run()
-        assert api.wait_for(fresh, timeout=5).body == b"fresh"
-    assert "410 Gone" in capsys.readouterr().out
+    async def async_handler(event: bytes, stream: ResponseStream, context: object) -> None:
+        handler(event, stream, context)
+
+    stale = api.enqueue(b"stale")
+    fresh = api.enqueue(b"fresh")
+    api.response_status[stale] = 410
+    assert on_loop(loop, run, run_tasks)(handler, async_handler, api.address, 2) is None
+    assert api.wait_for(fresh, timeout=5).body == b"fresh"
+    assert [post.request_id for post in api.posts].count(stale) == 1, "nothing more is posted for it"
+    gone = f"invocation {stale} had already timed out, its {dropped} was dropped"
+    assert [record.levelname for record in caplog.records if gone in record.getMessage()] == ["WARNING"]
 
 
 # --- handler kinds ------------------------------------------------------------------------------------

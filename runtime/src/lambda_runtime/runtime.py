@@ -432,28 +432,51 @@ class LambdaRuntime:
             client.post_error(invocation, error_type, body)
         except StaleInvocation:
             log_stale(invocation, "error report")
-        except RejectedResponse as rejection:
-            _log().error("The Runtime API refused the error report: %s", rejection)
-            if rejection.status != 413:
-                return  # sent again, it would be refused again
-            # A refused post was not taken: a smaller one is still the invocation's only answer.
-            small = protocol.error_body(error_type, message[:1000], (), invocation.request_id, 4096)
+        except RejectedResponse as refusal:
+            shortened = shortened_error_body(invocation, error_type, message, refusal)
+            if shortened is None:
+                return
             try:
-                client.post_error(invocation, error_type, small)
+                client.post_error(invocation, error_type, shortened)
             except (StaleInvocation, RejectedResponse) as again:
-                _log().error("The Runtime API refused the shortened error report too: %s", again)
+                log_refused_again(again)
 
     def _report_rejection(
         self, client: RuntimeClient, invocation: Invocation, rejection: RejectedResponse
     ) -> None:
         """A refused response (413 too large, 400) still owes Lambda an answer: send an error instead."""
-        error_type = (
-            "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
-        )
-        message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
-        _log().error("%s: %s", error_type, message)
-        body = protocol.error_body(error_type, message, (), invocation.request_id)
+        error_type, message, body = rejection_error(invocation, rejection)
         self._post_error(client, invocation, error_type, body, message)
+
+
+# What follows decides how an error is reported when the Runtime API refuses a post; the blocking loop
+# above and the asyncio loop (task_workers.py) both call it, so that they cannot answer differently.
+
+
+def rejection_error(invocation: Invocation, rejection: RejectedResponse) -> tuple[str, str, bytes]:
+    """The error to post for an invocation whose response the Runtime API refused, logged: its errorType
+    (a 413 says the response was too large), errorMessage and body."""
+    error_type = "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
+    message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
+    _log().error("%s: %s", error_type, message)
+    return error_type, message, protocol.error_body(error_type, message, (), invocation.request_id)
+
+
+def shortened_error_body(
+    invocation: Invocation, error_type: str, message: str, refusal: RejectedResponse
+) -> bytes | None:
+    """Log a refused error post; the body to post once more instead (cut to 4 KB) if it was refused as
+    too large (413), else None: sent again, it would be refused again."""
+    _log().error("The Runtime API refused the error report: %s", refusal)
+    if refusal.status != 413:
+        return None
+    # A refused post was not taken: a smaller one is still the invocation's only answer.
+    return protocol.error_body(error_type, message[:1000], (), invocation.request_id, 4096)
+
+
+def log_refused_again(refusal: StaleInvocation | RejectedResponse) -> None:
+    """Log that the shortened error post was refused too: the invocation is left without an answer."""
+    _log().error("The Runtime API refused the shortened error report too: %s", refusal)
 
 
 def trace_id_exporter(environ: os._Environ[str]) -> "Callable[[str | None], None]":

@@ -18,7 +18,14 @@ from .errors import ResponseSizeTooLarge
 from .handlers import AdaptedHandler, codec, event_loop
 from .managed import FAILURE_GRACE_SECONDS, _report_worker_failure
 from .protocol import Invocation, ProtocolError
-from .runtime import LambdaRuntime, _describe_and_log, _log, log_stale
+from .runtime import (
+    LambdaRuntime,
+    _describe_and_log,
+    log_refused_again,
+    log_stale,
+    rejection_error,
+    shortened_error_body,
+)
 from .stop_signals import on_stop_signal
 from .streaming import ResponseStream
 from .transport import ConnectionLost, RejectedResponse, RuntimeAPIError, StaleInvocation
@@ -30,7 +37,8 @@ if TYPE_CHECKING:
 
 
 class HandlerExit(Exception):
-    """The handler raised ``SystemExit`` or ``KeyboardInterrupt``: its worker is finished."""
+    """The handler raised ``SystemExit``, ``KeyboardInterrupt`` or a ``CancelledError`` that no
+    cancellation caused: its worker is finished."""
 
 
 def serve_with_tasks(
@@ -55,8 +63,7 @@ def serve_with_tasks(
         return code
     except KeyboardInterrupt:
         server.stop()
-        for task in server.tasks:
-            task.cancel()
+        server.cancel()
         loop.run_until_complete(asyncio.wait(server.tasks, timeout=FAILURE_GRACE_SECONDS))
         return interrupted
     finally:
@@ -79,6 +86,7 @@ class _TaskServer:
         self._budget = budget
         self._function = FunctionInfo()
         self._waiting: set[asyncio.Task[None]] = set()
+        self._cancelled = False
         self.tasks: list[asyncio.Task[None]] = []
         assert adapted.coroutine_function is not None
         self._call: Callable[..., Any] = adapted.coroutine_function
@@ -88,6 +96,12 @@ class _TaskServer:
         """Stop fetching: the tasks waiting in /next are cancelled, the others finish their invocation."""
         self._budget.stop()
         for task in list(self._waiting):
+            task.cancel()
+
+    def cancel(self) -> None:
+        """Cancel every task, whatever it is doing (Ctrl-C, or the grace after a failure is over)."""
+        self._cancelled = True
+        for task in self.tasks:
             task.cancel()
 
     async def serve(self) -> int:
@@ -101,8 +115,7 @@ class _TaskServer:
             timeout = None if deadline is None else max(deadline - loop.time(), 0.0)
             done, pending = await asyncio.wait(pending, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if not done:  # the grace after a failure is over
-                for task in pending:
-                    task.cancel()
+                self.cancel()
                 break
             for task in done:
                 if task.cancelled():
@@ -145,6 +158,13 @@ class _TaskServer:
                 except (SystemExit, KeyboardInterrupt) as error:
                     # asyncio would let these escape the event loop and end the process unreported.
                     raise HandlerExit(f"the handler raised {type(error).__name__}: {error}") from error
+                except asyncio.CancelledError as error:
+                    if self._cancelled:
+                        raise
+                    # The handler raised it, nothing cancelled this task: asyncio would end the task as
+                    # cancelled, which reads as a worker stopped on purpose, and the runtime would go on
+                    # a worker short.
+                    raise HandlerExit(f"the handler raised CancelledError: {error}") from error
                 current_context.set(None)
         finally:
             client.close()
@@ -179,6 +199,7 @@ class _TaskServer:
         await client.connect()  # the stream's writes are synchronous: the connection must be there
         stream = ResponseStream(client, invocation, self._runtime._max_stream_bytes)
         failure: BaseException | None = None
+        ended_with_error = False
         try:
             await self._call(invocation.event, stream, context)
             stream.finish()
@@ -190,17 +211,22 @@ class _TaskServer:
                 _describe_and_log(error, " (raised after the response stream was finished)")
             elif stream.started:
                 error_type, message, stack = _describe_and_log(error)
-                stream.fail(
-                    error_type, protocol.error_body(error_type, message, stack, invocation.request_id)
+                body = protocol.error_body(
+                    error_type, message, stack, invocation.request_id, protocol.MAX_TRAILER_ERROR_BODY_BYTES
                 )
+                stream.fail(error_type, body)
+                ended_with_error = True
             else:
                 await _report_error(client, invocation, error)
+        # The blocking loop learns the Runtime API's answer inside finish() or fail(); here it comes now.
         try:
             await client.stream_answer()
         except StaleInvocation:
-            log_stale(invocation, "stream")
+            log_stale(invocation, "failed stream" if ended_with_error else "stream")
         except RejectedResponse as rejection:
-            _log().error("The Runtime API refused the streamed response: %s", rejection)
+            # A refused stream was not taken, whether it ended well or with error trailers: the
+            # invocation still needs an answer.
+            await _report_rejection(client, invocation, rejection)
         if failure is not None and not isinstance(failure, Exception):
             raise failure
 
@@ -209,23 +235,30 @@ async def _report_error(client: AsyncRuntimeClient, invocation: Invocation, erro
     """Log the handler's error and post it to ``/error`` (as ``LambdaRuntime._report_error``)."""
     error_type, message, stack = _describe_and_log(error)
     body = protocol.error_body(error_type, message, stack, invocation.request_id)
+    await _post_error(client, invocation, error_type, body, message)
+
+
+async def _post_error(
+    client: AsyncRuntimeClient, invocation: Invocation, error_type: str, body: bytes, message: str
+) -> None:
+    """Post an error; refused as too large, once more, shortened (as ``LambdaRuntime._post_error``)."""
     try:
         await client.post_error(invocation, error_type, body)
     except StaleInvocation:
         log_stale(invocation, "error report")
-    except RejectedResponse as rejection:
-        _log().error("The Runtime API refused the error report: %s", rejection)
+    except RejectedResponse as refusal:
+        shortened = shortened_error_body(invocation, error_type, message, refusal)
+        if shortened is None:
+            return
+        try:
+            await client.post_error(invocation, error_type, shortened)
+        except (StaleInvocation, RejectedResponse) as again:
+            log_refused_again(again)
 
 
 async def _report_rejection(
     client: AsyncRuntimeClient, invocation: Invocation, rejection: RejectedResponse
 ) -> None:
     """A refused response still owes Lambda an answer (as ``LambdaRuntime._report_rejection``)."""
-    error_type = "Function.ResponseSizeTooLarge" if rejection.status == 413 else "Runtime.ResponseRejected"
-    message = f"The Runtime API refused the response with {rejection.status}: {rejection.body[:200]!r}"
-    _log().error("%s: %s", error_type, message)
-    body = protocol.error_body(error_type, message, (), invocation.request_id)
-    try:
-        await client.post_error(invocation, error_type, body)
-    except (StaleInvocation, RejectedResponse) as error:
-        _log().error("The Runtime API refused the error report too: %s", error)
+    error_type, message, body = rejection_error(invocation, rejection)
+    await _post_error(client, invocation, error_type, body, message)
