@@ -123,3 +123,37 @@ def test_the_lifecycle_extra_costs_nothing_when_unused(tmp_path: Path) -> None:
     env = {"LAMBDA_SHUTDOWN_EXTENSION": "1"}
     [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20, env=env)
     assert result.json() == ["lambda_runtime.lifecycle", "signal", "threading"]
+
+
+def test_init_sets_its_objects_aside_from_the_collector(tmp_path: Path) -> None:
+    """Automatic collection is paused while the handler is imported and adapted, everything init made is
+    then frozen (gc.freeze), and collection is on again for the invocations."""
+    (tmp_path / "probe.py").write_text(
+        "import gc\n"
+        "made_at_import = [[] for _ in range(1000)]\n"
+        "threshold_at_import = gc.get_threshold()[0]\n"
+        "def handler(event, context):\n"
+        "    return [threshold_at_import, gc.get_threshold()[0], gc.isenabled(), gc.get_freeze_count()]\n"
+    )
+    [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20)
+    threshold_at_import, threshold_in_invocation, enabled, frozen = result.json()
+    assert (threshold_at_import, enabled) == (0, True)
+    assert threshold_in_invocation > 0
+    assert frozen > 1000
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [("gc.disable()", [False, 700, 0]), ("gc.set_threshold(5000, 20, 30)", [True, 5000, 1])],
+    ids=["disabled", "own-thresholds"],
+)
+def test_the_functions_own_collector_settings_stand(
+    setting: str, expected: list[int], tmp_path: Path
+) -> None:
+    (tmp_path / "probe.py").write_text(
+        f"import gc\n{setting}\n"
+        "def handler(event, context):\n"
+        "    return [gc.isenabled(), gc.get_threshold()[0], min(gc.get_freeze_count(), 1)]\n"
+    )
+    [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20)
+    assert result.json() == expected

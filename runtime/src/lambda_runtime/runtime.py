@@ -5,6 +5,7 @@ that can be decided once (the handler's shape, the codec, the function's environ
 before the first /next; logging is loaded only when a record is actually written.
 """
 
+import gc
 import os
 import sys
 
@@ -282,6 +283,14 @@ class LambdaRuntime:
         told otherwise) and ends the process with ``SystemExit(1)``."""
         report = report or self._report_init_error
         _watch_for_logging()  # before the handler's module runs: it may log while it is imported
+        # What init makes (the handler's modules, their classes and globals, the codec) lives as long as the
+        # process: the cyclic collector's passes over it while it is imported are wasted, and so would be
+        # every later pass. Automatic collection is paused during init (a zero threshold, which leaves
+        # gc.disable() and gc.enable() to the function's own code) and, once init is done, all of it is set
+        # aside (gc.freeze()), so that collections during invocations look only at what invocations make.
+        thresholds = gc.get_threshold()
+        paused = (0, *thresholds[1:])
+        gc.set_threshold(*paused)
         try:
             _max_invocations(environ)
             handler = self._handler
@@ -301,6 +310,11 @@ class LambdaRuntime:
 
             report(client, type(error).__name__, str(error), user_stack_trace(error))
             raise SystemExit(1) from None
+        finally:
+            if gc.get_threshold() == paused:  # else the function's code has set its own
+                gc.set_threshold(*thresholds)
+        if gc.isenabled():
+            gc.freeze()
         return adapted
 
     def _start_lifecycle(self, address: str) -> None:
