@@ -1,13 +1,16 @@
 """``python -m lambda_runtime package``: what goes into the zip, that it is the same bytes every time,
-that a dependency without a wheel stops it, and that the zip itself runs: unpacked, its ``bootstrap``
-started the way Lambda starts a wrapper script, against the local server's Runtime API.
+that a dependency without a wheel stops it, that its bytecode is what the import uses, and that the
+zip itself runs: unpacked, its ``bootstrap`` started the way Lambda starts a wrapper script, against
+the local server's Runtime API.
 
 The tests marked ``network`` build real zips (pip downloads build backends and wheels from the index).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import marshal
 import os
 import queue
 import re
@@ -26,6 +29,13 @@ import httpx
 import pytest
 
 from lambda_runtime.artifact.archive import FIXED_TIMESTAMP, Entry, write_zip
+from lambda_runtime.artifact.bytecode import (
+    Compiler,
+    compile_entries,
+    compiler_on_path,
+    find_compiler,
+    pyc_name,
+)
 from lambda_runtime.artifact.container import render_dockerfile, render_dockerignore
 from lambda_runtime.artifact.dependencies import Target, runtime_requirements
 from lambda_runtime.artifact.project import own_code
@@ -36,9 +46,19 @@ EXAMPLES = REPOSITORY / "examples"
 HELLO_WORLD = EXAMPLES / "HelloWorld"
 BUILD_TIMEOUT = 240.0
 WAIT = 15.0
+# The interpreter running the tests: a build for its version compiles the bytecode with it.
+THIS_VERSION = sys.version_info[:2]
+THIS_PYTHON = f"{THIS_VERSION[0]}.{THIS_VERSION[1]}"
+THIS_TAG = sys.implementation.cache_tag
+# A version the tests make sure no interpreter on PATH is.
+OTHER_PYTHON = "3.13" if THIS_PYTHON == "3.12" else "3.12"
+OTHER_VERSION = (3, int(OTHER_PYTHON.split(".")[1]))
+UNCHECKED_HASH = 0b01  # the pyc flags (PEP 552): hash-based, source not checked
 
 
-def package(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def package(
+    *arguments: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "lambda_runtime", "package", *arguments],
         capture_output=True,
@@ -46,7 +66,17 @@ def package(*arguments: str, cwd: Path | None = None) -> subprocess.CompletedPro
         timeout=BUILD_TIMEOUT,
         check=False,
         cwd=cwd,
+        env=env,
     )
+
+
+def check_pyc(data: bytes, source: bytes, shown: str) -> None:
+    """``data`` is this interpreter's unchecked-hash bytecode of ``source``, naming ``shown`` as its file."""
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(data[4:8], "little") == UNCHECKED_HASH
+    assert data[8:16] == importlib.util.source_hash(source)
+    code = marshal.loads(data[16:])
+    assert code.co_filename == shown
 
 
 # --- the pieces, without building -----------------------------------------------------------------
@@ -111,6 +141,88 @@ def test_the_zip_is_sorted_timestamped_and_the_same_bytes_for_the_same_files(tmp
     assert [stat.S_IMODE(info.external_attr >> 16) for info in infos] == [0o644, 0o644, 0o755]
     with pytest.raises(ValueError, match=r"same path in the zip: b\.py"):
         write_zip([Entry("b.py", b"1"), Entry("b.py", b"2")], tmp_path / "three.zip")
+
+
+# --- the bytecode -------------------------------------------------------------------------------------
+
+
+def test_pyc_files_go_where_the_import_system_looks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "pycache_prefix", None)
+    for source in ["app.py", "pkg/mod.py", "pkg/sub/__init__.py", "dotted.name.py"]:
+        expected = importlib.util.cache_from_source(f"/var/task/{source}", optimization="")
+        assert f"/var/task/{pyc_name(source, THIS_TAG)}" == expected
+    assert pyc_name("pkg/mod.py", "cpython-313") == "pkg/__pycache__/mod.cpython-313.pyc"
+
+
+def test_the_build_interpreter_compiles_for_its_own_version() -> None:
+    assert find_compiler(THIS_VERSION, search_path="") == Compiler(sys.executable, THIS_TAG)
+
+
+def write_script(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def test_an_interpreter_on_path_is_run_to_check_its_version(tmp_path: Path) -> None:
+    """Found by its name, kept only if it says, run, that it is the version: a pyenv shim of a version
+    not selected fails, and a link named after one version may start another."""
+    for version in (THIS_PYTHON, OTHER_PYTHON):
+        write_script(
+            tmp_path / "shim" / f"python{version}", "#!/bin/sh\necho 'pyenv: not selected' >&2\nexit 127\n"
+        )
+        (tmp_path / "plain" / f"python{version}").parent.mkdir(exist_ok=True)
+        (tmp_path / "plain" / f"python{version}").write_text("not executable")
+    (tmp_path / "liar").mkdir()
+    (tmp_path / "liar" / f"python{OTHER_PYTHON}").symlink_to(sys.executable)
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / f"python{THIS_PYTHON}").symlink_to(sys.executable)
+    search_path = os.pathsep.join(
+        str(tmp_path / name) for name in ["missing", "shim", "plain", "liar", "real"]
+    )
+    assert compiler_on_path(OTHER_VERSION, search_path) is None
+    assert find_compiler(OTHER_VERSION, search_path) is None
+    found = compiler_on_path(THIS_VERSION, search_path)
+    assert found == Compiler(str(tmp_path / "real" / f"python{THIS_PYTHON}"), THIS_TAG)
+
+
+def test_every_module_is_compiled_to_unchecked_hash_bytecode_for_var_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # None of the caller's PYTHON* settings reaches the compiler: with PYTHONWARNINGS=error the invalid
+    # escape below would be a SyntaxError. The assert stays whatever PYTHONOPTIMIZE says: Lambda runs
+    # without -O, and looks for the plain .pyc.
+    monkeypatch.setenv("PYTHONWARNINGS", "error")
+    monkeypatch.setenv("PYTHONOPTIMIZE", "2")
+    monkeypatch.setenv("PYTHONHASHSEED", "random")
+    sources = {
+        "app.py": (
+            b"from pkg.words import is_word\n\ndef handler(event, context):\n    return is_word(event)\n"
+        ),
+        "pkg/__init__.py": b"",
+        "pkg/words.py": (
+            b'PATTERN = "\\d"\n\ndef is_word(x):\n    assert x\n    return x in {"ada", "grace", "alan"}\n'
+        ),
+        "broken.py": b"def (:\n",
+    }
+    entries = [Entry(name, data) for name, data in sources.items()] + [Entry("pkg/data.json", b"{}")]
+    compiler = Compiler(sys.executable, THIS_TAG)
+    bytecode = compile_entries(entries, compiler)
+    assert bytecode.compiler == compiler
+    assert bytecode.failed == ["broken.py"]
+    compiled = {entry.name: entry for entry in bytecode.entries}
+    assert sorted(compiled) == sorted(pyc_name(name, THIS_TAG) for name in sources if name != "broken.py")
+    assert {entry.mode for entry in bytecode.entries} == {0o644}
+    for name, source in sources.items():
+        if name != "broken.py":
+            check_pyc(compiled[pyc_name(name, THIS_TAG)].data, source, f"/var/task/{name}")
+    words = marshal.loads(compiled[pyc_name("pkg/words.py", THIS_TAG)].data[16:])
+    namespace: dict[str, object] = {}
+    exec(words, namespace)
+    with pytest.raises(AssertionError):
+        namespace["is_word"]("")  # type: ignore[operator]
+    assert compile_entries(list(reversed(entries)), compiler) == bytecode  # the same bytes again
 
 
 # --- the bootstrap, as Lambda starts a wrapper script ---------------------------------------------
@@ -233,13 +345,26 @@ def test_each_example_ships_the_dockerfile_the_tool_generates(example: str) -> N
 
 @pytest.fixture(scope="module")
 def hello_world_zips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, str]:
-    """HelloWorld packaged twice, into two different places: the two zips and the first build's output."""
+    """HelloWorld packaged twice for this interpreter's version (so with bytecode), into two different
+    places, by builds with different hash seeds: the two zips and the first build's output."""
     directory = tmp_path_factory.mktemp("zips")
-    first = package(str(HELLO_WORLD), "--output", str(directory / "first.zip"))
-    assert first.returncode == 0, first.stdout + first.stderr
-    second = package(str(HELLO_WORLD), "--output", str(directory / "second.zip"))
-    assert second.returncode == 0, second.stdout + second.stderr
-    return directory / "first.zip", directory / "second.zip", first.stdout
+    builds = []
+    for name, seed in [("first", "1"), ("second", "2")]:
+        built = package(
+            str(HELLO_WORLD),
+            "--python",
+            THIS_PYTHON,
+            "--output",
+            str(directory / f"{name}.zip"),
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert (built.returncode, built.stderr) == (0, ""), built.stdout + built.stderr
+        builds.append(built)
+    return directory / "first.zip", directory / "second.zip", builds[0].stdout
+
+
+def pyc_names(names: list[str]) -> list[str]:
+    return [name for name in names if "__pycache__" in name or name.endswith((".pyc", ".pyo"))]
 
 
 @pytest.mark.network
@@ -261,15 +386,24 @@ def test_the_zip_holds_the_function_the_runtime_and_the_bootstrap(
         "app.py" in names and "lambda_runtime/__init__.py" in names and "lambda_runtime/runtime.py" in names
     )
     assert not [name for name in names if name.startswith(("tests/", "events/", "bin/", "dist/"))]
-    assert not [name for name in names if "__pycache__" in name or name.endswith((".pyc", "direct_url.json"))]
+    assert not [name for name in names if name.endswith("direct_url.json")]
     assert not [name for name in names if name.startswith("hello_world_function")]  # no local paths recorded
     assert stat.S_IMODE(infos["bootstrap"].external_attr >> 16) == 0o755
     assert {
         stat.S_IMODE(info.external_attr >> 16) for name, info in infos.items() if name != "bootstrap"
     } == {0o644}
     assert {info.date_time for info in infos.values()} == {FIXED_TIMESTAMP}
+    # Every module has its bytecode, where the import looks for it, and keeps its source.
+    sources = [name for name in names if name.endswith(".py")]
+    assert sorted(pyc_names(names)) == sorted(pyc_name(name, THIS_TAG) for name in sources)
+    with zipfile.ZipFile(first) as archive:
+        for name in sources:
+            check_pyc(archive.read(pyc_name(name, THIS_TAG)), archive.read(name), f"/var/task/{name}")
     # It says what it packed, and how big the zip is.
-    assert "Packed HelloWorld for CPython 3.13 on manylinux x86_64" in output
+    assert f"Packed HelloWorld for CPython {THIS_PYTHON} on manylinux x86_64" in output
+    assert (
+        f"Bytecode: {len(sources)} modules compiled by {sys.executable} ({THIS_TAG}, unchecked-hash" in output
+    )
     assert "  lambda_runtime/  (" in output and "  app.py" in output and "  bootstrap" in output
     assert re.search(r"\d+ files, [\d.]+ KiB uncompressed -> .*first\.zip \([\d.]+ KiB\)", output), output
 
@@ -332,27 +466,26 @@ def unpack_like_lambda(archive_path: Path, directory: Path) -> None:
             (directory / info.filename).chmod(stat.S_IMODE(info.external_attr >> 16))
 
 
-@pytest.mark.network
-def test_the_unpacked_zip_runs_behind_the_local_server(
-    hello_world_zips: tuple[Path, Path, str], tmp_path: Path, processes: list[Process]
-) -> None:
-    """The artifact itself runs: its bootstrap, started as Lambda starts a wrapper (the interpreter
-    and the managed runtime's script as arguments), with an interpreter that has no lambda_runtime
-    installed: everything it imports comes from the zip."""
-    task_root = tmp_path / "var" / "task"
-    unpack_like_lambda(hello_world_zips[0], task_root)
-    bare = tmp_path / "bare-python"
+def bare_interpreter(directory: Path) -> Path:
+    """An interpreter of this version with nothing installed: it imports lambda_runtime from a zip only."""
+    bare = directory / "bare-python"
     venv.EnvBuilder(with_pip=False).create(bare)
     interpreter = bare / "bin" / "python"
     probe = subprocess.run([interpreter, "-c", "import lambda_runtime"], capture_output=True, timeout=WAIT)
     assert probe.returncode != 0  # the bare interpreter cannot import the runtime by itself
+    return interpreter
 
+
+def start_function(task_root: Path, interpreter: Path, processes: list[Process]) -> tuple[str, Process]:
+    """A local Runtime API server, and the unpacked zip's bootstrap started against it as Lambda starts a
+    wrapper (the interpreter and the managed runtime's script as arguments): the server's address and
+    the function's process."""
     server = Process([sys.executable, "-m", "lambda_runtime", "serve", "--api-only", "--port", "0"])
     processes.append(server)
     address = server.wait_for(r"AWS_LAMBDA_RUNTIME_API=(\S+)")[1]
     function = Process(
         [str(task_root / "bootstrap"), str(interpreter), "/var/runtime/bootstrap.py"],
-        cwd=tmp_path,  # not the task root: the bootstrap puts it on the path itself
+        cwd=task_root.parent,  # not the task root: the bootstrap puts it on the path itself
         env={
             "PATH": os.environ["PATH"],
             "AWS_LAMBDA_RUNTIME_API": address,
@@ -362,6 +495,18 @@ def test_the_unpacked_zip_runs_behind_the_local_server(
         },
     )
     processes.append(function)
+    return address, function
+
+
+@pytest.mark.network
+def test_the_unpacked_zip_runs_behind_the_local_server(
+    hello_world_zips: tuple[Path, Path, str], tmp_path: Path, processes: list[Process]
+) -> None:
+    """The artifact itself runs: its bootstrap, started as Lambda starts a wrapper, with an interpreter
+    that has no lambda_runtime installed: everything it imports comes from the zip."""
+    task_root = tmp_path / "var" / "task"
+    unpack_like_lambda(hello_world_zips[0], task_root)
+    address, function = start_function(task_root, bare_interpreter(tmp_path), processes)
 
     events = sorted(path for path in (HELLO_WORLD / "events").glob("*.json") if ".expected." not in path.name)
     assert events
@@ -393,6 +538,73 @@ def test_the_unpacked_zip_runs_behind_the_local_server(
     )
     assert (invoked.returncode, json.loads(invoked.stdout)) == (0, {"message": "Hello, Zip!"}), invoked.stderr
     assert function.popen.poll() is None, "".join(function.output)  # still serving
+
+
+@pytest.mark.network
+def test_the_unpacked_zip_starts_and_answers_from_its_bytecode_alone(
+    hello_world_zips: tuple[Path, Path, str], tmp_path: Path, processes: list[Process]
+) -> None:
+    """Every source of the unpacked zip replaced by one that fails to import: the function still starts
+    and answers, so every module it imported came from the zip's bytecode, used without reading the
+    source (unchecked-hash: the rewritten sources' new times and sizes do not invalidate it)."""
+    task_root = tmp_path / "var" / "task"
+    unpack_like_lambda(hello_world_zips[0], task_root)
+    sources = sorted(task_root.rglob("*.py"))
+    assert task_root / "app.py" in sources and task_root / "lambda_runtime" / "runtime.py" in sources
+    for source in sources:
+        source.write_text('raise ImportError("imported from the source, not the bytecode")\n')
+    address, function = start_function(task_root, bare_interpreter(tmp_path), processes)
+    with httpx.Client(timeout=WAIT) as client:
+        answer = client.post(f"http://{address}/invoke", content=b'{"name": "Ada"}')
+    assert (answer.status_code, answer.json()) == (200, {"message": "Hello, Ada!"}), "".join(function.output)
+    assert function.popen.poll() is None, "".join(function.output)
+
+
+@pytest.mark.network
+def test_without_an_interpreter_of_the_target_version_the_zip_has_no_bytecode(tmp_path: Path) -> None:
+    """The target is not this interpreter's version, and the only ``pythonX.Y`` on PATH is not that
+    version either: a zip without bytecode, and one line saying so and how to get it."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / f"python{OTHER_PYTHON}").symlink_to(sys.executable)  # named for the target, but is not it
+    output = tmp_path / "function.zip"
+    finished = package(
+        str(HELLO_WORLD),
+        "--python",
+        OTHER_PYTHON,
+        "--output",
+        str(output),
+        env={**os.environ, "PATH": str(fake)},
+    )
+    assert finished.returncode == 0, finished.stdout + finished.stderr
+    [line] = finished.stderr.splitlines()
+    assert line.startswith(
+        f"lambda-runtime package: no bytecode in the zip: it needs CPython {OTHER_PYTHON} to compile it"
+    )
+    for advice in (
+        f"install python{OTHER_PYTHON}",
+        f"--python {THIS_PYTHON}",
+        "--dockerfile",
+        "--no-compile",
+    ):
+        assert advice in line
+    assert "Bytecode: none" in finished.stdout
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+    assert "app.py" in names and "lambda_runtime/runtime.py" in names
+    assert pyc_names(names) == []
+
+
+@pytest.mark.network
+def test_no_compile_leaves_the_bytecode_out(tmp_path: Path) -> None:
+    output = tmp_path / "function.zip"
+    finished = package(str(HELLO_WORLD), "--python", THIS_PYTHON, "--no-compile", "--output", str(output))
+    assert (finished.returncode, finished.stderr) == (0, ""), finished.stdout + finished.stderr
+    assert "Bytecode: none" in finished.stdout
+    with zipfile.ZipFile(output) as archive:
+        names = archive.namelist()
+    assert "app.py" in names and "lambda_runtime/runtime.py" in names
+    assert pyc_names(names) == []
 
 
 @pytest.mark.network
@@ -449,5 +661,6 @@ def test_package_help_names_the_defaults() -> None:
         "default: 3.13",
         "PROJECT/dist/function.zip",
         "--dockerfile",
+        "--no-compile",
     ):
         assert text in finished.stdout

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .archive import Entry, entries_of, write_zip
+from .bytecode import Bytecode, BytecodeError, compile_entries, find_compiler
 from .container import render_dockerfile, render_dockerignore
 from .dependencies import (
     ARCHITECTURES,
@@ -37,9 +38,11 @@ Build the deployable zip of a function: its own code (the project's top-level mo
 tests left out, plus whatever its wheel installs), its dependencies as wheels for the target
 architecture and Python (lambda-runtime among them; path dependencies are built into wheels first),
 and a `bootstrap` that starts lambda-runtime when set as AWS_LAMBDA_EXEC_WRAPPER on a managed
-python3.12+ runtime. The same input gives the same bytes. --dockerfile also writes the Dockerfile
-(and .dockerignore) of the container-image model, built from that zip. Needs pip, and an index
-(PyPI) that has the dependencies' wheels.
+python3.12+ runtime. Every module is also compiled to bytecode for the target Python (sources kept),
+by this interpreter if it is that version, else by a pythonX.Y on PATH; without one, or with
+--no-compile, the zip has no bytecode. The same input gives the same bytes. --dockerfile also writes
+the Dockerfile (and .dockerignore) of the container-image model, built from that zip. Needs pip, and
+an index (PyPI) that has the dependencies' wheels.
 """
 
 
@@ -57,6 +60,11 @@ def parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--python", default="3.13", help="CPython version of the Lambda runtime (default: 3.13)"
+    )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="ship no bytecode (.pyc): every cold start then compiles the modules it imports",
     )
     parser.add_argument("--output", help="where to write the zip (default: PROJECT/dist/function.zip)")
     parser.add_argument(
@@ -105,12 +113,20 @@ def main(arguments: Sequence[str]) -> int:
         entries, distributions = collect(
             project, target, options.include, options.exclude, options.find_links
         )
+        bytecode = None
+        if not options.no_compile:
+            compiler = find_compiler(target.version)
+            if compiler is None:
+                sys.stderr.write(f"lambda-runtime package: {no_compiler(target)}\n")
+            else:
+                bytecode = compile_entries(entries, compiler)
+                entries += bytecode.entries
         write_zip(entries, output)
         elapsed = time.monotonic() - started
-    except (ValueError, ProjectError, DependencyError, PackageError) as error:
+    except (ValueError, ProjectError, DependencyError, PackageError, BytecodeError) as error:
         sys.stderr.write(f"lambda-runtime package: {error}\n")
         return 1
-    report(project, target, entries, distributions, output, elapsed)
+    report(project, target, entries, distributions, output, elapsed, bytecode)
     if options.dockerfile:
         zip_path = output.relative_to(project).as_posix()
         (project / "Dockerfile").write_text(render_dockerfile(zip_path, target, options.handler))
@@ -157,6 +173,18 @@ def collect(
     return [*code.values(), *dependencies, bootstrap], distributions
 
 
+def no_compiler(target: Target) -> str:
+    """The one line saying the zip has no bytecode for want of an interpreter, and how to get it."""
+    name = f"python{target.python}"
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    return (
+        f"no bytecode in the zip: it needs CPython {target.python} to compile it and there is no working "
+        f"{name} on PATH (this is Python {here}), so cold starts will compile what they import; for "
+        f"bytecode, install {name}, or build with --python {here} for a python{here} function, or use "
+        "the container image (--dockerfile); --no-compile leaves it out on purpose"
+    )
+
+
 def report(
     project: Path,
     target: Target,
@@ -164,14 +192,27 @@ def report(
     distributions: list[str],
     output: Path,
     elapsed: float,
+    bytecode: Bytecode | None = None,
 ) -> None:
-    """What went into the zip: its top-level entries (with file counts), the distributions, the size."""
+    """What went into the zip: its top-level entries (with file counts), the distributions, the
+    bytecode, the size."""
     tops = Counter(entry.name.partition("/")[0] + ("/" if "/" in entry.name else "") for entry in entries)
     lines = [f"Packed {project.name} for {target.describe()} in {elapsed:.1f} s:"]
     for top in sorted(tops):
         lines.append(f"  {top}" + (f"  ({tops[top]} files)" if top.endswith("/") else ""))
     uncompressed = sum(len(entry.data) for entry in entries)
     lines.append(f"Distributions: {', '.join(distributions)}")
+    if bytecode is None:
+        lines.append("Bytecode: none")
+    else:
+        size = sum(len(entry.data) for entry in bytecode.entries)
+        lines.append(
+            f"Bytecode: {len(bytecode.entries)} modules compiled by {bytecode.compiler.executable} "
+            f"({bytecode.compiler.cache_tag}, unchecked-hash .pyc, {_size(size)})"
+        )
+        if bytecode.failed:
+            shown = ", ".join(bytecode.failed[:5]) + (", ..." if len(bytecode.failed) > 5 else "")
+            lines.append(f"  {len(bytecode.failed)} did not compile and are shipped as source only: {shown}")
     lines.append(
         f"{len(entries)} files, {_size(uncompressed)} uncompressed -> {_shown(output)} "
         f"({_size(output.stat().st_size)})"
