@@ -50,22 +50,25 @@ def test_an_empty_payload_is_none(payload: bytes) -> None:
     assert json_codec.payload_decoder()(payload) is None
 
 
-@pytest.mark.parametrize(
-    ("payload", "explanation"),
-    [
-        (b"{", "Expecting property name enclosed in double quotes: line 1 column 2 (char 1)"),
-        (b"nope", "Expecting value: line 1 column 1 (char 0)"),
-        (b"  nope", "Expecting value: line 1 column 3 (char 2)"),
-        (b'{"a": 1} x', "Extra data: line 1 column 10 (char 9)"),
-        (b"\n[1,]", "Expecting value: line 2 column 4 (char 4)"),
-        (b"\xff\xfe", "'utf-8' codec can't decode byte 0xff"),
-    ],
-)
-def test_a_payload_that_is_not_json_is_explained_as_json_does(payload: bytes, explanation: str) -> None:
+def _json_explanation(payload: bytes) -> str:
+    """What json.loads says about ``payload`` (its wording changes between Python versions)."""
+    try:
+        json.loads(payload.decode("utf-8"))
+    except ValueError as error:
+        return str(error)
+    raise AssertionError(f"{payload!r} is JSON")
+
+
+@pytest.mark.parametrize("payload", [b"{", b"nope", b"  nope", b'{"a": 1} x', b"\n[1,]", b"\xff\xfe"])
+def test_a_payload_that_is_not_json_is_explained_as_json_does(payload: bytes) -> None:
     with pytest.raises(UnmarshalError) as caught:
         json_codec.payload_decoder()(payload)
-    assert str(caught.value).startswith("Unable to unmarshal input: ")
-    assert explanation in str(caught.value)
+    assert str(caught.value) == f"Unable to unmarshal input: {_json_explanation(payload)}"
+
+
+def test_positions_in_an_explanation_count_the_whitespace_around_the_document() -> None:
+    with pytest.raises(UnmarshalError, match=r"line 1 column 3 \(char 2\)"):
+        json_codec.payload_decoder()(b"  nope")
 
 
 VALUES = [

@@ -163,7 +163,8 @@ def is_model_type(annotation: object) -> bool:
     use (``aws-lambda-typing``), and such a handler must run unchanged, without pydantic. A TypedDict is
     validated when it is declared explicitly (``event_type=``, ``LambdaHandler[...]``).
     """
-    if isinstance(annotation, type):
+    # On Python 3.10 a parametrised builtin such as ``list[Point]`` passes for a type: its arguments decide.
+    if isinstance(annotation, type) and getattr(annotation, "__origin__", None) is None:
         return hasattr(annotation, "__pydantic_core_schema__") or hasattr(annotation, "__dataclass_fields__")
     arguments: tuple[object, ...] = getattr(annotation, "__args__", None) or ()
     return any(is_model_type(argument) for argument in arguments)
