@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import sys
 
 from .config import LocalConfig
 from .server import LocalServer
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine
+    from typing import Any
 
 
 def serve_function(
@@ -45,5 +51,28 @@ def serve_runtime_api(config: LocalConfig | None = None) -> None:
         sys.stdout.flush()
         await server.serve_forever()
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+    run_until_interrupted(main)
+
+
+def run_until_interrupted(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """``asyncio.run(main())`` until it returns or Ctrl-C, which cancels ``main`` first so that it can stop
+    gracefully (fail its waiting clients with a 503), as ``asyncio.run`` does from Python 3.11 on."""
+    if sys.version_info >= (3, 11):
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(main())
+        return
+
+    async def cancelled_on_interrupt() -> None:
+        # Python 3.10's asyncio.run lets KeyboardInterrupt cut through the loop, then cancels every task
+        # at once: the connections' tasks would go before the server could answer them.
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        try:
+            await main()
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        asyncio.run(cancelled_on_interrupt())
