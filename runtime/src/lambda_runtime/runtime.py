@@ -493,12 +493,21 @@ def log_refused_again(refusal: StaleInvocation | RejectedResponse) -> None:
     _log().error("The Runtime API refused the shortened error report too: %s", refusal)
 
 
-def trace_id_exporter(environ: os._Environ[str]) -> "Callable[[str | None], None]":
+# How many trace ids go through os.putenv before the C environment's variable is rewritten in place
+# instead (see c_environment.py): glibc keeps a copy of each, ~150 bytes, for good.
+IN_PLACE_AFTER = 1000
+
+
+def trace_id_exporter(
+    environ: os._Environ[str], in_place_after: int | None = None
+) -> "Callable[[str | None], None]":
     """What sets ``_X_AMZN_TRACE_ID`` to each invocation's trace id (or removes it), as awslambdaric does:
     the X-Ray SDK reads it there, and subprocesses inherit it.
 
     On POSIX, it writes what ``environ[name] = value`` writes (the C environment, and the mapping's bytes)
-    without the three Python-level calls that take per write.
+    without the three Python-level calls that take per write. After ``in_place_after`` values, the C
+    environment's copy is one buffer rewritten in place: ``os.putenv`` would keep growing the process
+    by each value it was ever given.
     """
     name = "_X_AMZN_TRACE_ID"
     data = getattr(environ, "_data", None)
@@ -514,12 +523,32 @@ def trace_id_exporter(environ: os._Environ[str]) -> "Callable[[str | None], None
     key = name.encode()
     encoding = sys.getfilesystemencoding()
     putenv, unsetenv = os.putenv, os.unsetenv
+    left = IN_PLACE_AFTER if in_place_after is None else in_place_after
+
+    def putenv_plainly(value: bytes) -> None:
+        putenv(key, value)
+        data[key] = value
+
+    put: Callable[[bytes], None] = putenv_plainly
+
+    def putenv_then_in_place(value: bytes) -> None:
+        nonlocal left, put
+        putenv_plainly(value)
+        left -= 1
+        if left <= 0:
+            from .c_environment import in_place_setter
+
+            put = in_place_setter(key, data) or putenv_plainly
+
+    put = putenv_then_in_place
 
     def export(trace_id: str | None) -> None:
         if trace_id is not None:
             value = trace_id.encode(encoding, "surrogateescape")
-            putenv(key, value)
-            data[key] = value
+            if b"\0" in value:  # no C string can hold it (os.putenv refuses it): the mapping alone
+                data[key] = value
+            else:
+                put(value)
         elif key in data:
             unsetenv(key)
             del data[key]
