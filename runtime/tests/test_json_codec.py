@@ -134,6 +134,13 @@ def test_constants_decode_as_json_decodes_them() -> None:
     assert math.isnan(decoded[0]) and decoded[1:] == [math.inf, -math.inf]
 
 
+def run_probe(code: str) -> str:
+    """What ``code`` prints, run in a fresh interpreter (where sys.modules shows what it imported)."""
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=20)
+    assert finished.returncode == 0, finished.stderr
+    return finished.stdout.strip()
+
+
 def test_the_codec_works_without_the_accelerator() -> None:
     """Where ``_json`` is missing (another Python), the codec is ``json``'s pure-Python one."""
     probe = (
@@ -143,8 +150,7 @@ def test_the_codec_works_without_the_accelerator() -> None:
         "assert json_codec.result_encoder()({'a': 'é'}) == '{\"a\":\"é\"}'.encode()\n"
         "print('ok')\n"
     )
-    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=20)
-    assert finished.stdout.strip() == "ok", finished.stderr
+    assert run_probe(probe) == "ok"
 
 
 def test_the_common_path_imports_neither_json_nor_re() -> None:
@@ -154,5 +160,4 @@ def test_the_common_path_imports_neither_json_nor_re() -> None:
         'assert encode(decode(b\'{"name": "Ada"}\\n\')) == b\'{"name":"Ada"}\'\n'
         "print(sorted(name for name in ('json', 're') if name in sys.modules))\n"
     )
-    finished = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=20)
-    assert finished.stdout.strip() == "[]", finished.stderr
+    assert run_probe(probe) == "[]"

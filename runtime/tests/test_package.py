@@ -588,8 +588,12 @@ def test_without_an_interpreter_of_the_target_version_the_zip_has_no_bytecode(tm
         "--no-compile",
     ):
         assert advice in line
-    assert "Bytecode: none" in finished.stdout
-    with zipfile.ZipFile(output) as archive:
+    assert_sources_without_bytecode(finished.stdout, output)
+
+
+def assert_sources_without_bytecode(output_text: str, zip_path: Path) -> None:
+    assert "Bytecode: none" in output_text
+    with zipfile.ZipFile(zip_path) as archive:
         names = archive.namelist()
     assert "app.py" in names and "lambda_runtime/runtime.py" in names
     assert pyc_names(names) == []
@@ -600,11 +604,7 @@ def test_no_compile_leaves_the_bytecode_out(tmp_path: Path) -> None:
     output = tmp_path / "function.zip"
     finished = package(str(HELLO_WORLD), "--python", THIS_PYTHON, "--no-compile", "--output", str(output))
     assert (finished.returncode, finished.stderr) == (0, ""), finished.stdout + finished.stderr
-    assert "Bytecode: none" in finished.stdout
-    with zipfile.ZipFile(output) as archive:
-        names = archive.namelist()
-    assert "app.py" in names and "lambda_runtime/runtime.py" in names
-    assert pyc_names(names) == []
+    assert_sources_without_bytecode(finished.stdout, output)
 
 
 @pytest.mark.network
