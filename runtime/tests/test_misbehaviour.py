@@ -26,11 +26,14 @@ class Custom(BaseException):
     """A BaseException of the function's own."""
 
 
-@pytest.mark.parametrize(
+each_base_exception = pytest.mark.parametrize(
     "raised",
     [GeneratorExit("closing"), Custom("mine"), asyncio.CancelledError("cancelled")],
     ids=["GeneratorExit", "custom", "CancelledError"],
 )
+
+
+@each_base_exception
 def test_another_base_exception_is_reported_then_ends_the_process_cleanly(
     raised: BaseException, api: RuntimeAPIServer, run: RunRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -60,11 +63,7 @@ def test_a_base_exception_from_an_async_handler_is_reported_too(
     assert api.wait_for(request_id).error_type == "Function.Custom"
 
 
-@pytest.mark.parametrize(
-    "raised",
-    [GeneratorExit("closing"), Custom("mine"), asyncio.CancelledError("cancelled")],
-    ids=["GeneratorExit", "custom", "CancelledError"],
-)
+@each_base_exception
 def test_another_base_exception_ends_the_asyncio_workers_too(
     raised: BaseException, api: RuntimeAPIServer, run_tasks: RunRuntime, caplog: pytest.LogCaptureFixture
 ) -> None:
