@@ -74,6 +74,19 @@ async def stream_then_fail_async(event: bytes, stream: object, context: object) 
     raise ValueError("the stream failed")
 
 
+def recorder(loop: str, ran: list[bytes]) -> object:
+    """An echo handler for ``loop`` (``async def`` for the asyncio one) that records every event."""
+
+    def handler(event: bytes, context: object) -> bytes:
+        ran.append(event)
+        return event
+
+    async def async_handler(event: bytes, context: object) -> bytes:
+        return handler(event, context)
+
+    return handler if loop == "blocking" else async_handler
+
+
 def three(fault: Fault) -> list[Planned]:
     """One invocation before the faulty one (the connection is then reused), and one after."""
     return [Planned("r1", b'"one"'), Planned("r2", b'"two"', fault), Planned("r3", b'"three"')]
@@ -172,6 +185,22 @@ def test_a_connection_dropped_before_the_first_answer_is_not_retried(
     assert (api.connections, len(api.requests_to("/next")), api.posts) == (1, 1, [])
     [line] = critical_lines(critical)
     assert "closed the connection" in line
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_event_cut_short_by_a_wrong_content_length_is_never_run(
+    loop: str, run: RunRuntime, run_tasks: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    """Bytes after the answer its Content-Length framed: that answer is not the event Lambda sent."""
+    ran: list[bytes] = []
+    runner = run if loop == "blocking" else run_tasks
+    planned = [Planned("r1", b'{"a": 1}', FAULTS["next-content-length-short"])]
+    with FaultyRuntimeAPI(planned, next_timeout=10.0) as api:
+        assert runner(recorder(loop, ran), api.address, 1) == 1
+        assert api.posts == []
+    assert ran == []
+    [line] = critical_lines(critical)
+    assert "more bytes than its answer's Content-Length announced" in line
 
 
 # --- faults in the answer to a post, for every kind of handler -------------------------------------------

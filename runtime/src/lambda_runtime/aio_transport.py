@@ -99,6 +99,10 @@ class AsyncRuntimeClient:
             received_any = True
             parser.feed(data)
             response = parser.next_response()
+        if not parser.idle:
+            # No request is outstanding: these bytes answer nothing. Running the invocation would mean
+            # running an event cut short by a wrong Content-Length (as the blocking client refuses it).
+            raise ProtocolError("the Runtime API sent more bytes than its answer's Content-Length announced")
         return response, received_any
 
     # -- Runtime API calls ---------------------------------------------------------------------------
