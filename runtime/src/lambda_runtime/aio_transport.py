@@ -123,6 +123,10 @@ class AsyncRuntimeClient:
         self._buffered = buffered
         bound = transport.STALL_TIMEOUT
         if now - self._progress >= bound:
+            if what == _AFTER_A_STREAM and buffered:
+                # The stream itself had not gone out (drain() may not wait for it: on 3.12+ writelines()
+                # leaves the protocol unpaused).
+                what = _SENDING_A_STREAM
             self._give_up(what)
             return
         deadline = self._progress + bound
@@ -259,10 +263,10 @@ class AsyncRuntimeClient:
         writer = self._writer
         assert writer is not None
         try:
-            # The handler's writes were only handed to asyncio: what is still to go out is sent now.
-            self._expect_progress(_SENDING_A_STREAM)
+            # The handler's writes were only handed to asyncio: what is still to go out is sent now, and
+            # the watchdog tells a send that stopped from an answer that does not come.
+            self._expect_progress(_AFTER_A_STREAM)
             await writer.drain()
-            self._waiting_on = _AFTER_A_STREAM
             response, _ = await self._read_response()
         except (_Stalled, ConnectionError, OSError) as error:
             raise self._lost(error, "the Runtime API closed the connection after a stream") from None
