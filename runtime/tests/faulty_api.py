@@ -4,7 +4,8 @@ Where ``raw_api.RawRuntimeAPI`` replays a fixed script of replies, this one serv
 :class:`Planned` invocation carries a :class:`Fault` saying how its ``/next`` answer goes wrong (dropped
 before, during or after; a 500, 400, 403 or garbage; no request id; a huge or malformed header; a wrong
 ``Content-Length``; a chunked body cut short; a delay) and how its ``/response`` or ``/error`` post is
-answered (413, 400, 500, 410, silence for a while, a dropped connection). :data:`FAULTS` names them all.
+answered (413, 400, 500, 410, silence for a while, a dropped connection, an answer that stops
+midway). :data:`FAULTS` names them all.
 
 Every post is counted per request id (:attr:`FaultyRuntimeAPI.answers`), so a test can prove that no
 invocation was answered twice. Each connection is served on its own thread, so several workers can
@@ -46,8 +47,10 @@ class Fault:
     when an idle connection is dropped).
 
     Posts for it: wait ``post_delay`` seconds, then answer ``post_status`` (with ``post_body``), or
-    close without an answer if ``post_close``. ``posts_affected`` is how many of its posts get this
-    treatment (1: the response, and an error sent after it is accepted); 0 means all of them.
+    close without an answer if ``post_close``; an answer cut to its first ``post_cut`` bytes (negative:
+    all but the last ``-post_cut``) is followed by ``post_stall`` seconds of silence and a close.
+    ``posts_affected`` is how many of its posts get this treatment (1: the response, and an error sent
+    after it is accepted); 0 means all of them.
     """
 
     next_answer: NextAnswer = normal
@@ -64,6 +67,8 @@ class Fault:
     post_status: int = 202
     post_body: bytes = b'{"status":"OK"}'
     post_close: bool = False
+    post_cut: int | None = None
+    post_stall: float = 0.0
     posts_affected: int = 1
 
 
@@ -134,6 +139,7 @@ FAULTS: dict[str, Fault] = {
     "post-500": Fault(post_status=500, post_body=b'{"errorMessage":"broken"}'),
     "post-silent-a-while": Fault(post_delay=0.3),
     "post-silent-too-long": Fault(post_delay=3.0),
+    "post-answer-stalled": Fault(post_cut=-5, post_stall=3.0),
     "post-dropped": Fault(post_close=True),
 }
 
@@ -334,7 +340,13 @@ class FaultyRuntimeAPI:
         if status is None:
             RawRuntimeAPI._close_gracefully(connection)
             return False
-        connection.sendall(http_response(status, fault.post_body if status != 202 else b'{"status":"OK"}'))
+        answer = http_response(status, fault.post_body if status != 202 else b'{"status":"OK"}')
+        if fault.post_cut is not None:
+            connection.sendall(answer[: fault.post_cut])
+            self._sleep(fault.post_stall)
+            RawRuntimeAPI._close_gracefully(connection)
+            return False
+        connection.sendall(answer)
         return True
 
     def _sleep(self, seconds: float) -> None:

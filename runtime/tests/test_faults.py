@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import LOOPS
+from conftest import LOOPS, RUN_TIMEOUT
 from faulty_api import FAULTS, Fault, FaultyRuntimeAPI, Planned
 from lambda_runtime import transport
+from raw_api import invocation
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -72,6 +75,19 @@ async def stream_async(event: bytes, stream: object, context: object) -> None:
 async def stream_then_fail_async(event: bytes, stream: object, context: object) -> None:
     stream.write(event)  # type: ignore[attr-defined]
     raise ValueError("the stream failed")
+
+
+def recorder(loop: str, ran: list[bytes]) -> object:
+    """An echo handler for ``loop`` (``async def`` for the asyncio one) that records every event."""
+
+    def handler(event: bytes, context: object) -> bytes:
+        ran.append(event)
+        return event
+
+    async def async_handler(event: bytes, context: object) -> bytes:
+        return handler(event, context)
+
+    return handler if loop == "blocking" else async_handler
 
 
 def three(fault: Fault) -> list[Planned]:
@@ -174,6 +190,22 @@ def test_a_connection_dropped_before_the_first_answer_is_not_retried(
     assert "closed the connection" in line
 
 
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_event_cut_short_by_a_wrong_content_length_is_never_run(
+    loop: str, run: RunRuntime, run_tasks: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    """Bytes after the answer its Content-Length framed: that answer is not the event Lambda sent."""
+    ran: list[bytes] = []
+    runner = run if loop == "blocking" else run_tasks
+    planned = [Planned("r1", b'{"a": 1}', FAULTS["next-content-length-short"])]
+    with FaultyRuntimeAPI(planned, next_timeout=10.0) as api:
+        assert runner(recorder(loop, ran), api.address, 1) == 1
+        assert api.posts == []
+    assert ran == []
+    [line] = critical_lines(critical)
+    assert "more bytes than its answer's Content-Length announced" in line
+
+
 # --- faults in the answer to a post, for every kind of handler -------------------------------------------
 
 HANDLERS = {"response": echo, "error": fail, "stream": stream, "stream-error": stream_then_fail}
@@ -248,27 +280,197 @@ def test_post_faults_the_runtime_gets_over(
 FATAL_POSTS = {
     "post-500": "with 500",
     "post-silent-too-long": "stalled",
+    "post-answer-stalled": "stalled",
     "post-dropped": "closed the connection",
 }
 
 
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize("kind", HANDLERS)
 @pytest.mark.parametrize(("name", "says"), FATAL_POSTS.items(), ids=FATAL_POSTS.keys())
 def test_post_faults_that_stop_the_runtime(
-    name: str, says: str, kind: str, run: RunRuntime, critical: pytest.LogCaptureFixture
+    name: str,
+    says: str,
+    kind: str,
+    loop: str,
+    run: RunRuntime,
+    run_tasks: RunRuntime,
+    critical: pytest.LogCaptureFixture,
 ) -> None:
+    runner, handler = (run, HANDLERS[kind]) if loop == "blocking" else (run_tasks, ASYNC_HANDLERS[kind])
     with FaultyRuntimeAPI(three(FAULTS[name])) as api:
-        assert run(HANDLERS[kind], api.address, 3) == 1
+        assert runner(handler, api.address, 3) == 1
         # The post went once and is never sent again, whatever became of it.
         assert len(api.answers("r2")) == 1
-        assert api.answers("r3") == []
+        if loop == "blocking":
+            assert api.answers("r3") == []
+        else:  # the other worker may have fetched r3 meanwhile: it is answered once, if at all
+            assert len(api.answers("r3")) <= 1
     [line] = critical_lines(critical)
     assert says in line
+
+
+# --- the stall bound, on both loops -----------------------------------------------------------------------
+
+# What the runtime was waiting for when the answer to each kind of handler's post stalled, in its words.
+STALLED_ON = {
+    "response": "on a request to the Runtime API",
+    "error": "on a request to the Runtime API",
+    "stream": "waiting for the answer to a streamed response",
+    "stream-error": "waiting for the answer to a streamed response",
+}
+
+
+def stalled_line(on: str) -> str:
+    return f"Stopping: the Runtime API stalled: no progress {on} for {STALL:g} s"
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("kind", HANDLERS)
+@pytest.mark.parametrize("name", ["post-silent-too-long", "post-answer-stalled"])
+def test_a_stalled_answer_to_a_post_stops_the_runtime(
+    name: str,
+    kind: str,
+    loop: str,
+    run: RunRuntime,
+    run_tasks: RunRuntime,
+    critical: pytest.LogCaptureFixture,
+) -> None:
+    """No answer at all, or an answer that stops midway: after the stall bound, exit 1 and one line that
+    says what was waited for, the same line on both loops; the post is not sent again."""
+    runner, handler = (run, HANDLERS[kind]) if loop == "blocking" else (run_tasks, ASYNC_HANDLERS[kind])
+    # The server answers (or goes on) after 3 s: a runtime without the bound would wait and serve on.
+    with FaultyRuntimeAPI([Planned("r1", b'"one"', FAULTS[name])], next_timeout=10.0) as api:
+        assert runner(handler, api.address, 1) == 1
+        assert len(api.answers("r1")) == 1
+    assert critical_lines(critical) == [stalled_line(STALLED_ON[kind])]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+@pytest.mark.parametrize("name", ["next-content-length-long", "next-chunked-stalled"])
+def test_a_next_answer_that_stops_midway_stops_the_runtime(
+    name: str, loop: str, run: RunRuntime, run_tasks: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    """The first byte of an invocation came: the rest of it is bounded; the half event never runs."""
+    ran: list[bytes] = []
+    runner = run if loop == "blocking" else run_tasks
+    with FaultyRuntimeAPI([Planned("r1", b'"one"', FAULTS[name])], next_timeout=10.0) as api:
+        assert runner(recorder(loop, ran), api.address, 1) == 1
+        assert api.posts == []
+    assert ran == []
+    assert critical_lines(critical) == [stalled_line("on a request to the Runtime API")]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_the_wait_for_an_invocation_is_not_bounded(
+    loop: str,
+    run: RunRuntime,
+    run_tasks: RunRuntime,
+    critical: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A /next with no byte of an answer for five times the bound is an idle function, not a stall: the
+    invocation that finally comes is served. r3 is asked for on a connection that has just carried a post
+    (the asyncio client's watchdog may still be set from it)."""
+    monkeypatch.setattr(transport, "STALL_TIMEOUT", 0.2)
+    late = Fault(next_delay=1.0)
+    planned = [Planned("r1", b'"one"'), Planned("r2", b'"two"', late), Planned("r3", b'"three"', late)]
+    runner, handler = (run, echo) if loop == "blocking" else (run_tasks, echo_async)
+    with FaultyRuntimeAPI(planned, next_timeout=10.0) as api:
+        assert runner(handler, api.address, 3) is None
+        for request_id, body in (("r1", b'"one"'), ("r2", b'"two"'), ("r3", b'"three"')):
+            [answer] = api.answers(request_id)
+            assert (answer.kind, answer.status, answer.body) == ("response", 202, body)
+    assert critical_lines(critical) == []
+
+
+class _DeafRuntimeAPI:
+    """Hands out one invocation, then reads nothing more: a streamed response soon cannot go out."""
+
+    def __init__(self, request_id: str) -> None:
+        self._request_id = request_id
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(RUN_TIMEOUT)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="deaf-runtime-api", daemon=True)
+        self.error: BaseException | None = None
+
+    @property
+    def address(self) -> str:
+        host, port = self._listener.getsockname()[:2]
+        return f"{host}:{port}"
+
+    def __enter__(self) -> _DeafRuntimeAPI:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join(RUN_TIMEOUT)
+        self._listener.close()
+        assert not self._thread.is_alive(), "the deaf Runtime API did not stop"
+        if self.error is not None and exc_info[0] is None:
+            raise self.error
+
+    def _serve(self) -> None:
+        try:
+            connection, _ = self._listener.accept()
+            with connection:
+                connection.settimeout(RUN_TIMEOUT)
+                request = b""
+                while b"\r\n\r\n" not in request:
+                    data = connection.recv(65536)
+                    if not data:
+                        return
+                    request += data
+                connection.sendall(invocation(self._request_id, b'"big"'))
+                self._stop.wait(RUN_TIMEOUT)
+        except BaseException as error:  # reported by __exit__
+            self.error = error
+
+
+STREAM_CHUNK = b"x" * (1024 * 1024)
+# Far more than loopback's socket buffers take in before a sender must wait for the reader.
+STREAM_CHUNKS = 64
+
+
+def stream_a_lot(event: bytes, stream: object, context: object) -> None:
+    for _ in range(STREAM_CHUNKS):
+        stream.write(STREAM_CHUNK)  # type: ignore[attr-defined]
+
+
+async def stream_a_lot_async(event: bytes, stream: object, context: object) -> None:
+    stream_a_lot(event, stream, context)
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_a_stream_that_cannot_go_out_stops_the_runtime(
+    loop: str, run: RunRuntime, run_tasks: RunRuntime, critical: pytest.LogCaptureFixture
+) -> None:
+    """The Runtime API stops reading a streamed response: the send that cannot progress is given up on
+    after the stall bound (the blocking client's write inside the handler, the asyncio client's send of
+    what the handler handed it), with the same line."""
+    runner, handler = (run, stream_a_lot) if loop == "blocking" else (run_tasks, stream_a_lot_async)
+    with _DeafRuntimeAPI("r1") as api:
+        assert runner(handler, api.address, 1) == 1
+    assert critical_lines(critical) == [stalled_line("sending a streamed response")]
 
 
 # --- one clear line from a real process -----------------------------------------------------------------
 
 
+# The asyncio loop in a real process: LambdaManagedRuntime (chosen by LAMBDA_MANAGED_RUNTIME) with an
+# ``async def`` handler and two workers; one invocation, so that the second worker fetches nothing.
+PROCESS_LOOPS = {
+    "blocking": ("def handler(event, context):\n    return event\n", {}),
+    "asyncio": (
+        "async def handler(event, context):\n    return event\n",
+        {"LAMBDA_MANAGED_RUNTIME": "1", "AWS_LAMBDA_MAX_CONCURRENCY": "2", "MAX_INVOCATIONS": "1"},
+    ),
+}
+
+
+@pytest.mark.parametrize("loop", LOOPS)
 @pytest.mark.parametrize(
     ("name", "says"),
     [
@@ -277,20 +479,22 @@ def test_post_faults_that_stop_the_runtime(
         ("next-content-length-short", "more bytes than"),
         ("next-chunked-stalled", "stalled"),
         ("post-silent-too-long", "stalled"),
+        ("post-answer-stalled", "stalled"),
     ],
 )
-def test_a_process_stops_with_one_clear_line(name: str, says: str, tmp_path: Path) -> None:
-    (tmp_path / "app.py").write_text("def handler(event, context):\n    return event\n")
+def test_a_process_stops_with_one_clear_line(name: str, says: str, loop: str, tmp_path: Path) -> None:
+    source, environment = PROCESS_LOOPS[loop]
+    (tmp_path / "app.py").write_text(source)
     program = (
         "import lambda_runtime.transport as t, lambda_runtime.cli as cli\n"
         f"t.STALL_TIMEOUT = {STALL}\n"
         "raise SystemExit(cli.main(['app.handler']))\n"
     )
-    with FaultyRuntimeAPI([Planned("r1", b'{"a": 1}', FAULTS[name])]) as api:
+    with FaultyRuntimeAPI([Planned("r1", b'{"a": 1}', FAULTS[name])], next_timeout=10.0) as api:
         finished = subprocess.run(
             [sys.executable, "-c", program],
             cwd=tmp_path,
-            env={"AWS_LAMBDA_RUNTIME_API": api.address, "PATH": "/usr/bin:/bin"},
+            env={"AWS_LAMBDA_RUNTIME_API": api.address, "PATH": "/usr/bin:/bin", **environment},
             capture_output=True,
             text=True,
             timeout=20,
