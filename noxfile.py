@@ -128,6 +128,8 @@ def bench(session: nox.Session) -> None:
     session.install("-e", f"{RUNTIME}[json]", "awslambdaric")
     session.run("python", str(ROOT / "scripts" / "bench.py"), "--scenario", "all", *session.posargs)
     session.run("python", str(ROOT / "scripts" / "bench_streaming.py"))
+    # The same contenders in instructions (valgrind's callgrind), which do not move with the machine's load.
+    session.run("python", str(ROOT / "scripts" / "bench_instructions.py"))
     # Managed Instances: throughput with 1, 2, 4, 8 workers in each mode (takes its defaults).
     session.run("python", str(ROOT / "scripts" / "bench_concurrency.py"))
 
