@@ -20,7 +20,6 @@ RUNTIME = ROOT / "runtime"
 EXAMPLES = sorted(path.name for path in (ROOT / "examples").iterdir() if (path / "pyproject.toml").exists())
 
 
-
 def _interpreter(version: str) -> str | None:
     """A working ``pythonX.Y``: on PATH, or one pyenv installed but did not put on PATH (its shim then
     only explains that it cannot run it)."""

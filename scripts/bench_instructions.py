@@ -111,8 +111,8 @@ def main() -> int:
     print("| contender | cold start (M instructions) | vs floor | per invocation (instructions) | vs floor |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name, cold, each in rows:
-        cold_ratio = f"{cold / floor[0]:.2f}×" if floor else "n/a"
-        each_ratio = f"{each / floor[1]:.2f}×" if floor else "n/a"
+        cold_ratio = f"{cold / floor[0]:.2f}{bench.TIMES}" if floor else "n/a"
+        each_ratio = f"{each / floor[1]:.2f}{bench.TIMES}" if floor else "n/a"
         print(f"| {name} | {cold / 1e6:.1f} | {cold_ratio} | {each:,.0f} | {each_ratio} |")
     return 0
 
