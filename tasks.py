@@ -21,7 +21,9 @@ TOOLS = ROOT / ".venv-tools"
 NOX_REQUIREMENT = "nox>=2024.4.15"
 COMMANDS = {
     "demo": ["-s", "demo"],
-    "test": ["-s", "tests", "examples", "lint", "typecheck", "templates", "docs"],
+    # noxfile.py's default sessions: tests (and tests_other_pythons where 3.10 or 3.13 is installed),
+    # examples, lint, typecheck, templates, docs.
+    "test": [],
 }
 
 
