@@ -53,9 +53,11 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=OTHER_PYTHONS)
 def tests_other_pythons(session: nox.Session) -> None:
     """The runtime's suite on Python 3.10 and 3.13 (those found). awslambdaric is left out: it has no
-    wheel for every version, and its one test (served behind the local server) runs in ``tests``."""
+    wheel for every version, and its one test (served behind the local server) runs in ``tests``; so are
+    the tests that build packages from an index (``network``: a minute per interpreter of pip installs,
+    whose logic does not depend on the interpreter), which ``tests`` runs."""
     session.install("-e", f"{RUNTIME}[all]", *TEST_TOOLS)
-    session.run("pytest", str(RUNTIME / "tests"), *session.posargs)
+    session.run("pytest", str(RUNTIME / "tests"), "-m", "not network", *session.posargs)
 
 
 # What each example's function needs to answer its sample events quickly when served locally.
