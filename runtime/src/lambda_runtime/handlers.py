@@ -275,10 +275,9 @@ class AdaptedHandler:
     pays nothing more than the others.
     """
 
-    __slots__ = ("_function", "_shape", "coroutine_function", "invoke", "invoke_stream", "streaming", "types")
+    __slots__ = ("_shape", "coroutine_function", "invoke", "invoke_stream", "streaming", "types")
 
     def __init__(self, function: "Callable[..., Any]", shape: HandlerShape, streaming: bool = False) -> None:
-        self._function = function
         self._shape = shape
         self.streaming = streaming
         # For an ``async def`` handler: the coroutine function itself, which an event loop that serves
@@ -286,8 +285,9 @@ class AdaptedHandler:
         self.coroutine_function: Callable[..., Any] | None = None
         # The (event, output) types a typed handler is validated and serialised with; (None, None) else.
         self.types: tuple[Any, Any] = (None, None)
-        # A streaming handler needs no codec: it is called as it is (and never through ``invoke``).
-        self.invoke: Invoke = _not_buffered if streaming else _build_invoke(function, shape)
+        # Set by adapt(): the typed codec, or the JSON / raw one. A streaming handler needs no codec: it is
+        # called as it is, never through ``invoke``.
+        self.invoke: Invoke = _not_buffered
         self.invoke_stream: InvokeStream = function
 
     @property
@@ -331,6 +331,8 @@ def adapt(handler: object, event_type: "Any" = None, output_type: "Any" = None) 
         if typed_event is not None or typed_output is not None:
             adapted.invoke = _typed_invoke(function, shape, typed_event, typed_output)
             adapted.types = (typed_event, typed_output)
+        else:
+            adapted.invoke = _build_invoke(function, shape)
     elif event_type is not None or output_type is not None:
         raise InitError(
             "Runtime.HandlerSignatureError",
