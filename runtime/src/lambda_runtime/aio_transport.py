@@ -26,7 +26,7 @@ import asyncio
 
 from . import protocol, transport
 from .protocol import Invocation, ProtocolError, RequestEncoder, Response, ResponseParser
-from .transport import ConnectionLost, RuntimeAPIError, _Stalled, _stalled, check_accepted, split_address
+from .transport import ConnectionLost, RuntimeAPIError, Stalled, check_accepted, split_address, stalled
 
 _READ_SIZE = 64 * 1024
 
@@ -90,7 +90,7 @@ class AsyncRuntimeClient:
         stalled_on = self._stalled_on
         self.close()
         if stalled_on is not None:  # the watchdog closed it: that, not the error it caused, is the news
-            return _stalled(stalled_on)
+            return stalled(stalled_on)
         return ConnectionLost(f"{failed}: {error}")
 
     # -- the stall bound -----------------------------------------------------------------------------
@@ -137,12 +137,12 @@ class AsyncRuntimeClient:
         self._watchdog = self._loop.call_at(deadline, self._watch)
 
     def _give_up(self, what: str) -> None:
-        """End the stalled wait: an awaited read raises ``_Stalled``; an awaited drain fails as the
+        """End the stalled wait: an awaited read raises ``Stalled``; an awaited drain fails as the
         connection is cut. The awaiting side turns either into the stall's ``ConnectionLost``."""
         self._stalled_on = what
         reader, writer = self._reader, self._writer
         if reader is not None:
-            reader.set_exception(_Stalled())
+            reader.set_exception(Stalled())
         if writer is not None:
             writer.transport.abort()
 
@@ -162,7 +162,7 @@ class AsyncRuntimeClient:
             if not patient:
                 self._expect_progress(_ON_A_REQUEST)
             response, received_any = await self._read_response()
-        except (_Stalled, ConnectionError, OSError) as error:
+        except (Stalled, ConnectionError, OSError) as error:
             raise self._lost(error, "the connection to the Runtime API failed") from None
         except ProtocolError:
             self.close()
@@ -268,7 +268,7 @@ class AsyncRuntimeClient:
             self._expect_progress(_AFTER_A_STREAM)
             await writer.drain()
             response, _ = await self._read_response()
-        except (_Stalled, ConnectionError, OSError) as error:
+        except (Stalled, ConnectionError, OSError) as error:
             raise self._lost(error, "the Runtime API closed the connection after a stream") from None
         except ProtocolError:
             self.close()

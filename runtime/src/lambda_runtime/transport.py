@@ -56,11 +56,12 @@ class ConnectionLost(RuntimeAPIError):
     """The connection to the Runtime API closed or failed."""
 
 
-class _Stalled(Exception):
+class Stalled(Exception):
     """The Runtime API sent nothing, or read nothing, for ``STALL_TIMEOUT`` seconds mid-exchange."""
 
 
-def _stalled(what: str) -> ConnectionLost:
+def stalled(what: str) -> ConnectionLost:
+    """The error a stall ends the runtime with (``what`` says which wait stalled), for both clients."""
     return ConnectionLost(f"the Runtime API stalled: no progress {what} for {STALL_TIMEOUT:g} s")
 
 
@@ -202,9 +203,9 @@ class RuntimeClient:
             else:
                 sock.sendall(request + body if body else request)
             response = self._read_response(sock, quick, patient)
-        except (_Stalled, BlockingIOError):
+        except (Stalled, BlockingIOError):
             self.close()
-            raise _stalled("on a request to the Runtime API") from None
+            raise stalled("on a request to the Runtime API") from None
         except (_StaleConnection, BrokenPipeError, ConnectionResetError) as error:
             # Nothing of an answer arrived: if this connection had served a request before, the peer
             # may have closed it while idle. Only then, and only for /next, is a retry safe.
@@ -248,7 +249,7 @@ class RuntimeClient:
             data = sock.recv(_RECV_SIZE)
         except BlockingIOError:  # STALL_TIMEOUT passed without a byte
             if not patient:
-                raise _Stalled from None
+                raise Stalled from None
             data = self._wait_for_answer(sock)
         if not data:
             raise _StaleConnection
@@ -331,7 +332,7 @@ class RuntimeClient:
                 sock.sendall(b"".join(parts)[sent:])
         except BlockingIOError:
             self.close()
-            raise _stalled("sending a streamed response") from None
+            raise stalled("sending a streamed response") from None
         except OSError as error:
             self.close()
             raise ConnectionLost(f"the connection to the Runtime API failed mid-stream: {error}") from None
@@ -343,9 +344,9 @@ class RuntimeClient:
         assert sock is not None
         try:
             response = self._read_response(sock)
-        except (_Stalled, BlockingIOError):
+        except (Stalled, BlockingIOError):
             self.close()
-            raise _stalled("waiting for the answer to a streamed response") from None
+            raise stalled("waiting for the answer to a streamed response") from None
         except (_StaleConnection, OSError) as error:
             self.close()
             raise ConnectionLost(f"the Runtime API closed the connection after a stream: {error}") from None
