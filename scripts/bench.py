@@ -110,7 +110,7 @@ AWSLAMBDARIC = "awslambdaric"
 
 # What the zip's bootstrap (lambda_runtime/artifact/wrapper.py) runs on Lambda: the CLI's entry point,
 # started with -c rather than -m, which imports runpy first.
-BOOTSTRAP_START = "import sys; from lambda_runtime.cli import main; sys.exit(main())"
+BOOTSTRAP_START = "import sys; from lambda_runtime.runtime import main; sys.exit(main())"
 
 
 @dataclass(frozen=True)

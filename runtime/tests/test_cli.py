@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import lambda_runtime
-from lambda_runtime import cli
+from lambda_runtime import cli, runtime
 from lambda_runtime.testing import RuntimeAPIServer
 
 TYPE_CHECKING = False
@@ -44,17 +44,36 @@ def test_the_console_script_is_the_same_command() -> None:
     assert (finished.returncode, finished.stdout) == (0, f"lambda-runtime {lambda_runtime.__version__}\n")
 
 
-@pytest.mark.parametrize("arguments", [["a.handler", "b.handler"], ["--verbose"], ["-x", "app.handler"]])
-def test_usage_errors_exit_2(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main(arguments) == 2
+# ``python -m lambda_runtime`` and the zip's bootstrap call runtime.main, which serves a handler itself
+# and hands every other command line to cli.main (the ``lambda-runtime`` script): both answer alike.
+ENTRY_POINTS = pytest.mark.parametrize("main", [cli.main, runtime.main], ids=["cli", "runtime"])
+
+
+@ENTRY_POINTS
+@pytest.mark.parametrize(
+    "arguments", [["a.handler", "b.handler"], ["--verbose"], ["-x", "app.handler"], ["--handler.x"]]
+)
+def test_usage_errors_exit_2(
+    main: Callable[[list[str]], int], arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(arguments) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("usage: python -m lambda_runtime")
 
 
-def test_no_handler_at_all_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli.main([]) == 2
+@ENTRY_POINTS
+def test_no_handler_at_all_exits_2(
+    main: Callable[[list[str]], int], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("_HANDLER", raising=False)
+    assert main([]) == 2
     assert "no handler: pass MODULE.HANDLER or set _HANDLER" in capsys.readouterr().err
+
+
+def test_the_runtime_entry_point_hands_commands_to_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
+    assert runtime.main(["--version"]) == 0
+    assert capsys.readouterr().out == f"lambda-runtime {lambda_runtime.__version__}\n"
 
 
 APP = "def handler(event, context):\n    return {'from': __name__, 'event': event}\n"

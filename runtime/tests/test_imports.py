@@ -4,13 +4,15 @@ processes, where sys.modules shows exactly what was imported."""
 from __future__ import annotations
 
 import gc
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from lambda_runtime.testing import run_function
+from lambda_runtime.artifact.wrapper import START
+from lambda_runtime.testing import RuntimeAPIServer, run_function
 
 # Each of these costs milliseconds of cold start and has no business on the path to the first /next.
 # ``socket`` and ``re`` too: the runtime speaks through ``_socket`` and decodes JSON with ``_json``.
@@ -108,6 +110,66 @@ def test_serving_a_handler_loads_only_what_it_needs(source: str, expected: list[
     # What the needed modules import themselves (asyncio brings inspect, ssl, typing...) is needed too.
     needed = loaded_after(f"import {', '.join(expected)}") & set(HEAVY) if expected else set()
     assert set(loaded) == needed
+
+
+# What serving a plain JSON handler loads of the package: every module on the path to the first /next
+# is a few hundred microseconds of cold start. The command line's development side (cli) and the error
+# classes (errors) load only when asked for or raised.
+COLD_PATH = {
+    "lambda_runtime",
+    "lambda_runtime.context",
+    "lambda_runtime.handlers",
+    "lambda_runtime.json_codec",
+    "lambda_runtime.protocol",
+    "lambda_runtime.runtime",
+    "lambda_runtime.transport",
+}
+
+
+def serve_probe(command: list[str], handler: str, cwd: Path) -> tuple[int, RuntimeAPIServer]:
+    """Serve one ``{}`` event with ``python <command> <handler>``; its exit code and the API it used."""
+    with RuntimeAPIServer(next_timeout=20) as api:
+        api.enqueue({})
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS="1")
+        finished = subprocess.run(
+            [sys.executable, *command, handler],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
+    return finished.returncode, api
+
+
+PROBE_LOADED = (
+    "import sys\n"
+    "LOADED = sorted(name for name in sys.modules if name.startswith('lambda_runtime'))\n"
+    "def handler(event, context):\n"
+    "    return LOADED + sorted(name for name in sys.modules if name == 'lambda_runtime.errors')\n"
+)
+
+
+@pytest.mark.parametrize("command", [["-m", "lambda_runtime"], ["-c", START]], ids=["cli", "bootstrap"])
+def test_serving_a_handler_loads_only_the_cold_path_modules(command: list[str], tmp_path: Path) -> None:
+    """``python -m lambda_runtime`` and the zip's bootstrap load the same few modules, up to the first
+    invocation and during it."""
+    (tmp_path / "probe.py").write_text(PROBE_LOADED)
+    returncode, api = serve_probe(command, "probe.handler", tmp_path)
+    assert returncode == 0
+    [result] = api.results.values()
+    assert result.json() == sorted(COLD_PATH)
+
+
+@pytest.mark.parametrize("command", [["-m", "lambda_runtime"], ["-c", START]], ids=["cli", "bootstrap"])
+def test_an_init_error_still_gets_its_error_type(command: list[str], tmp_path: Path) -> None:
+    """The error classes load when init fails, and the init error is reported with its own type."""
+    (tmp_path / "probe.py").write_text("def handler(event, context):\n    return 1\n")
+    returncode, api = serve_probe(command, "probe.missing", tmp_path)
+    assert returncode == 1
+    [init_error] = api.init_errors
+    assert init_error.error_type == "Runtime.HandlerNotFound"
+    assert init_error.json()["errorMessage"] == "Handler 'missing' missing on module 'probe'"
 
 
 def test_the_lifecycle_extra_costs_nothing_when_unused(tmp_path: Path) -> None:

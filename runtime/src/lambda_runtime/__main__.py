@@ -1,5 +1,5 @@
 """``python -m lambda_runtime module.handler``: the same command line as ``python -m awslambdaric``."""
 
-from .cli import main
+from .runtime import main
 
 raise SystemExit(main())

@@ -1,17 +1,15 @@
-"""The command line: ``python -m lambda_runtime module.handler``, as ``python -m awslambdaric`` takes it.
+"""The command line's development side: ``--help``, ``--version``, ``serve``, ``invoke``, ``package``
+and ``init``, loaded only when one of them is asked for.
 
-With no argument the handler comes from ``_HANDLER``, as Lambda sets it. The handler's directory
-(``LAMBDA_TASK_ROOT`` on Lambda, else the working directory) is put first on ``sys.path``.
+Serving a handler (``python -m lambda_runtime module.handler``, or ``$_HANDLER`` with no argument, as
+``python -m awslambdaric`` takes it) is :func:`lambda_runtime.runtime.main`'s job, on the cold-start
+path; it hands any other command line to :func:`main` here.
 """
 
 import os
 import sys
 
 from . import __version__
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from .runtime import LambdaRuntime
 
 USAGE = """\
 usage: python -m lambda_runtime [MODULE.HANDLER]
@@ -38,7 +36,8 @@ environment: AWS_LAMBDA_RUNTIME_API, _HANDLER, LAMBDA_TASK_ROOT, MAX_INVOCATIONS
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``python -m lambda_runtime`` and the ``lambda-runtime`` script."""
+    """Entry point of the ``lambda-runtime`` script, and of ``python -m lambda_runtime`` for any command
+    line but a handler's (:func:`lambda_runtime.runtime.main` serves those)."""
     arguments = sys.argv[1:] if argv is None else argv
     if arguments and arguments[0] in ("-h", "--help"):
         sys.stdout.write(USAGE)
@@ -57,21 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     if not spec:
         sys.stderr.write("lambda-runtime: no handler: pass MODULE.HANDLER or set _HANDLER\n" + USAGE)
         return 2
-    _add_task_root()
-    _runtime_class()(spec).run()
+    from .runtime import serve_handler
+
+    serve_handler(spec)
     return 0
-
-
-def _runtime_class() -> "type[LambdaRuntime]":
-    """``LambdaRuntime``, or ``LambdaManagedRuntime`` when ``LAMBDA_MANAGED_RUNTIME=1`` asks for workers
-    that share one process (see docs/managed-instances.md)."""
-    if os.environ.get("LAMBDA_MANAGED_RUNTIME", "").strip() == "1":
-        from .managed import LambdaManagedRuntime
-
-        return LambdaManagedRuntime
-    from .runtime import LambdaRuntime
-
-    return LambdaRuntime
 
 
 # The development commands, each in its own module, imported only when its command runs.
@@ -84,12 +72,6 @@ def _command(name: str, arguments: list[str]) -> int:
     module = importlib.import_module(_COMMANDS[name], __package__)
     result: int = module.main(arguments)
     return result
-
-
-def _add_task_root() -> None:
-    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    if task_root not in sys.path:
-        sys.path.insert(0, task_root)
 
 
 def _serve(arguments: list[str]) -> int:
@@ -118,7 +100,7 @@ def _serve(arguments: list[str]) -> int:
     if not options.api_only and not spec:
         parser.error("no handler: pass MODULE.HANDLER, set _HANDLER, or use --api-only")
 
-    from .runtime import local_package
+    from .runtime import add_task_root, local_package, runtime_class
 
     local = local_package()
     try:
@@ -133,6 +115,6 @@ def _serve(arguments: list[str]) -> int:
             sys.stderr.write(f"lambda-runtime: cannot start the local server: {error}\n")
             return 1
         return 0
-    _add_task_root()
-    _runtime_class()(spec)._run_with_local_server(config)
+    add_task_root()
+    runtime_class()(spec)._run_with_local_server(config)
     return 0

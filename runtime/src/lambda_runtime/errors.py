@@ -1,7 +1,8 @@
 """Errors the runtime reports to Lambda on the function's behalf.
 
 Each class's ``error_type`` is the ``errorType`` Lambda shows; the names are those ``awslambdaric``
-uses, so dashboards and alarms built on them keep working.
+uses, so dashboards and alarms built on them keep working. The runtime loads this module when it
+raises or reports one of them, not on a cold start that has no error to report.
 """
 
 

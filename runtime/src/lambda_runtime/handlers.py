@@ -22,7 +22,6 @@ Nothing here imports pydantic or ``typing`` unless a handler calls for it.
 
 import sys
 
-from .errors import InitError, MarshalError
 from .json_codec import payload_decoder, result_encoder
 
 TYPE_CHECKING = False
@@ -37,6 +36,14 @@ if TYPE_CHECKING:
     InvokeStream = Callable[[bytes, ResponseStream, LambdaContext], Any]
 
 # --- loading ------------------------------------------------------------------------------------
+
+
+def _init_error(error_type: str, message: str, stack_trace: "list[str] | None" = None) -> Exception:
+    """An :class:`~lambda_runtime.errors.InitError`; the errors module loads only when init fails, not on
+    every cold start."""
+    from .errors import InitError
+
+    return InitError(error_type, message, stack_trace)
 
 
 def user_stack_trace(error: BaseException) -> list[str]:
@@ -66,7 +73,7 @@ def load_handler(spec: str) -> object:
     """Import the module of ``spec`` (``path/to/module.attribute``) and return the attribute."""
     module_name, dot, attribute = spec.strip().rpartition(".")
     if not dot or not module_name or not attribute:
-        raise InitError(
+        raise _init_error(
             "Runtime.MalformedHandlerName",
             f"Bad handler '{spec}': expected module.function, like app.handler",
         )
@@ -75,23 +82,25 @@ def load_handler(spec: str) -> object:
         __import__(module_name)
         module = sys.modules[module_name]
     except ModuleNotFoundError as error:
-        raise InitError(
+        raise _init_error(
             "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {error}"
         ) from None
     except SyntaxError as error:
-        raise InitError(
+        raise _init_error(
             "Runtime.UserCodeSyntaxError",
             f"Syntax error in module '{module_name}': {error}",
             user_stack_trace(error),
         ) from None
     except BaseException as error:
-        raise InitError(
+        raise _init_error(
             "Runtime.ImportModuleError",
             f"Unable to import module '{module_name}': {type(error).__name__}: {error}",
             user_stack_trace(error),
         ) from None
     if not hasattr(module, attribute):
-        raise InitError("Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'")
+        raise _init_error(
+            "Runtime.HandlerNotFound", f"Handler '{attribute}' missing on module '{module_name}'"
+        )
     return getattr(module, attribute)
 
 
@@ -150,7 +159,7 @@ def _resolve(function: "Any", annotation: "Any") -> "Any":
         return _MISSING
     except Exception as error:
         problem = f"{type(error).__name__}: {error}"
-        raise InitError(
+        raise _init_error(
             "Runtime.HandlerSignatureError",
             f"cannot resolve the annotation {annotation!r} of {function.__qualname__}: {problem}",
         ) from None
@@ -248,14 +257,14 @@ def resolve_callable(handler: object) -> "Callable[..., Any]":
     """The callable to invoke: ``handle`` of an object or of a class instantiated once here."""
     if isinstance(handler, type):
         if not callable(getattr(handler, "handle", None)):
-            raise InitError(
+            raise _init_error(
                 "Runtime.HandlerNotCallable",
                 f"the class {handler.__qualname__} has no handle(event, context) method",
             )
         try:
             instance = handler()
         except Exception as error:
-            raise InitError(
+            raise _init_error(
                 "Runtime.HandlerInitError",
                 f"creating {handler.__qualname__}() failed: {type(error).__name__}: {error}",
             ) from error
@@ -264,7 +273,7 @@ def resolve_callable(handler: object) -> "Callable[..., Any]":
     if handle is not None and callable(handle) and not hasattr(handler, "__code__"):
         return handle  # type: ignore[no-any-return]
     if not callable(handler):
-        raise InitError("Runtime.HandlerNotCallable", f"the handler {handler!r} is not callable")
+        raise _init_error("Runtime.HandlerNotCallable", f"the handler {handler!r} is not callable")
     return handler
 
 
@@ -311,7 +320,7 @@ def adapt(handler: object, event_type: "Any" = None, output_type: "Any" = None) 
     streaming = not shape.accepts(2) and shape.accepts(3)
     if not streaming and not shape.accepts(2):
         name = getattr(function, "__qualname__", repr(function))
-        raise InitError(
+        raise _init_error(
             "Runtime.HandlerSignatureError",
             f"the handler {name} cannot be called as {name}(event, context) nor, to stream its "
             f"response, as {name}(event, stream, context)",
@@ -334,7 +343,7 @@ def adapt(handler: object, event_type: "Any" = None, output_type: "Any" = None) 
         else:
             adapted.invoke = _build_invoke(function, shape)
     elif event_type is not None or output_type is not None:
-        raise InitError(
+        raise _init_error(
             "Runtime.HandlerSignatureError",
             "a streaming handler gets the raw event bytes: event_type and output_type do not apply",
         )
@@ -436,4 +445,6 @@ def _raw_result(result: "Any") -> bytes:
         return result.encode("utf-8", "surrogatepass")
     if result is None:
         return b""
+    from .errors import MarshalError
+
     raise MarshalError(f"a handler declared -> bytes returned {type(result).__name__}")

@@ -8,8 +8,6 @@ where its pure-Python behaviour is wanted: to explain a payload that is not JSON
 without ``_json`` (or with another accelerator signature).
 """
 
-from .errors import MarshalError, UnmarshalError
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -67,6 +65,8 @@ def payload_decoder() -> "Callable[[bytes], Any]":
                     pass
             return _decode_in_full(text, scan)
         except ValueError as error:  # JSONDecodeError and UnicodeDecodeError both are
+            from .errors import UnmarshalError
+
             raise UnmarshalError(f"Unable to unmarshal input: {error}") from None
 
     return decode
@@ -149,6 +149,8 @@ def result_encoder() -> "Callable[[Any], bytes]":
         except BaseException as error:
             markers.clear()  # the containers the encoder was inside of when the error cut it short
             if isinstance(error, (TypeError, ValueError, RecursionError)):
+                from .errors import MarshalError
+
                 raise MarshalError(f"Unable to marshal response: {error}") from None
             raise
         try:

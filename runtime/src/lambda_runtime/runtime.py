@@ -11,7 +11,6 @@ import sys
 
 from . import protocol
 from .context import FunctionInfo, LambdaContext, current_context
-from .errors import AlreadyRunningError, InitError, LambdaRuntimeError, ResponseSizeTooLarge
 from .handlers import AdaptedHandler, adapt
 from .protocol import Invocation, ProtocolError
 from .transport import RejectedResponse, RuntimeAPIError, RuntimeClient, StaleInvocation
@@ -86,6 +85,47 @@ LOCAL_EXTRA_MISSING = (
 )
 
 
+def main(argv: "list[str] | None" = None) -> int:
+    """Entry point of ``python -m lambda_runtime`` and of the deploy zip's bootstrap: serve
+    ``MODULE.HANDLER`` (the one argument, or ``$_HANDLER``) as ``python -m awslambdaric`` does.
+
+    Any other command line (``--help``, ``serve``, ``package``...) goes to :mod:`lambda_runtime.cli`,
+    loaded only then: the cold start of a function does not pay for the development commands.
+    """
+    arguments = sys.argv[1:] if argv is None else argv
+    spec = arguments[0] if arguments else os.environ.get("_HANDLER", "")
+    if len(arguments) > 1 or "." not in spec or spec.startswith("-"):
+        from .cli import main as command_line
+
+        return command_line(arguments)
+    serve_handler(spec)
+    return 0
+
+
+def serve_handler(spec: str) -> None:
+    """Serve the handler named ``spec`` (``module.function``), found in the function's directory."""
+    add_task_root()
+    runtime_class()(spec).run()
+
+
+def add_task_root() -> None:
+    """Put the function's directory (``LAMBDA_TASK_ROOT`` on Lambda, else the working directory) first
+    on ``sys.path``, where its handler module is imported from."""
+    task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
+    if task_root not in sys.path:
+        sys.path.insert(0, task_root)
+
+
+def runtime_class() -> "type[LambdaRuntime]":
+    """``LambdaRuntime``, or ``LambdaManagedRuntime`` when ``LAMBDA_MANAGED_RUNTIME=1`` asks for workers
+    that share one process (see docs/managed-instances.md)."""
+    if os.environ.get("LAMBDA_MANAGED_RUNTIME", "").strip() == "1":
+        from .managed import LambdaManagedRuntime
+
+        return LambdaManagedRuntime
+    return LambdaRuntime
+
+
 def local_package() -> "ModuleType":
     """``lambda_runtime.local``; without h11 (the ``local`` extra), one line on stderr and exit 1."""
     try:
@@ -116,6 +156,8 @@ def _max_invocations(environ: os._Environ[str] | dict[str, str]) -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
+        from .errors import InitError
+
         raise InitError(
             "Runtime.InvalidConfiguration", f"MAX_INVOCATIONS must be a positive integer, got {text!r}"
         )
@@ -153,6 +195,8 @@ class LambdaRuntime:
         output_type: "Any" = None,
     ) -> None:
         if LambdaRuntime._claimed:
+            from .errors import AlreadyRunningError
+
             raise AlreadyRunningError(
                 "a LambdaRuntime already exists in this process: create one, and call run() once"
             )
@@ -302,13 +346,8 @@ class LambdaRuntime:
             # The handler's module has been imported: it may have registered lifecycle hooks.
             if f"{__package__}.lifecycle" in sys.modules or environ.get("LAMBDA_SHUTDOWN_EXTENSION"):
                 self._start_lifecycle(client.address)
-        except InitError as error:
-            report(client, error.error_type, str(error), error.stack_trace)
-            raise SystemExit(1) from None
         except Exception as error:
-            from .handlers import user_stack_trace
-
-            report(client, type(error).__name__, str(error), user_stack_trace(error))
+            report(client, *_init_failure(error))
             raise SystemExit(1) from None
         finally:
             if gc.get_threshold() == paused:  # else the function's code has set its own
@@ -323,6 +362,8 @@ class LambdaRuntime:
         try:
             self._lifecycle = lifecycle.start(address)
         except ValueError as error:
+            from .errors import InitError
+
             raise InitError("Runtime.InvalidConfiguration", str(error)) from None
 
     @staticmethod
@@ -375,6 +416,8 @@ class LambdaRuntime:
         try:
             body = adapted.invoke(invocation.event, context)
             if len(body) > protocol.MAX_BUFFERED_RESPONSE_BYTES:
+                from .errors import ResponseSizeTooLarge
+
                 raise ResponseSizeTooLarge(
                     f"Response payload size ({len(body)} bytes) exceeded maximum allowed payload size "
                     f"({protocol.MAX_BUFFERED_RESPONSE_BYTES} bytes)."
@@ -567,6 +610,7 @@ def log_stale(invocation: Invocation, what: str) -> None:
 
 def _describe_and_log(error: BaseException, note: str = "") -> tuple[str, str, list[str]]:
     """The errorType, errorMessage and user stack trace of ``error``, logged as one record."""
+    from .errors import LambdaRuntimeError
     from .handlers import user_stack_trace
 
     error_type = error.error_type if isinstance(error, LambdaRuntimeError) else type(error).__name__
@@ -577,6 +621,16 @@ def _describe_and_log(error: BaseException, note: str = "") -> tuple[str, str, l
     stack = user_stack_trace(error)
     _log().error("%s: %s%s%s", error_type, message, note, _format_stack(stack))
     return error_type, message, stack
+
+
+def _init_failure(error: Exception) -> tuple[str, str, list[str]]:
+    """The errorType, errorMessage and stack trace that report ``error``, raised during init."""
+    from .errors import InitError
+    from .handlers import user_stack_trace
+
+    if isinstance(error, InitError):
+        return error.error_type, str(error), error.stack_trace
+    return type(error).__name__, str(error), user_stack_trace(error)
 
 
 def _format_stack(stack: list[str]) -> str:

@@ -16,7 +16,7 @@ BOOTSTRAP_NAME = "bootstrap"
 BOOTSTRAP_MODE = 0o755
 
 # The bootstrap's Python: the CLI's entry point, exactly what ``python -m lambda_runtime`` calls.
-START = "import sys; from lambda_runtime.cli import main; sys.exit(main())"
+START = "import sys; from lambda_runtime.runtime import main; sys.exit(main())"
 
 BOOTSTRAP = (
     """\
