@@ -49,6 +49,7 @@ def test_init_hooks_run_before_the_first_invocation_and_shutdown_hooks_after_the
     api: RuntimeAPIServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[str] = []
+
     def handler(event: object, context: object) -> object:
         calls.append(f"invoke {event}")
         return event

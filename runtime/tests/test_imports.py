@@ -119,7 +119,6 @@ COLD_PATH = {
     "lambda_runtime",
     "lambda_runtime.context",
     "lambda_runtime.handlers",
-    "lambda_runtime.json_codec",
     "lambda_runtime.protocol",
     "lambda_runtime.runtime",
     "lambda_runtime.transport",

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lambda_runtime import json_codec
+from lambda_runtime import handlers
 from lambda_runtime.errors import MarshalError, UnmarshalError
 
 DOCUMENTS = [
@@ -31,7 +31,7 @@ DOCUMENTS = [
 
 @pytest.mark.parametrize("payload", DOCUMENTS)
 def test_decoding_agrees_with_json_loads(payload: bytes) -> None:
-    decoded = json_codec.payload_decoder()(payload)
+    decoded = handlers.payload_decoder()(payload)
     expected = json.loads(payload)
     assert json.dumps(decoded, sort_keys=True) == json.dumps(expected, sort_keys=True)
     assert type(decoded) is type(expected)
@@ -42,12 +42,12 @@ def test_decoding_agrees_with_json_loads(payload: bytes) -> None:
     [b' {"a": 1}', b'{"a": 1}\n', b"\r\n\t [1, 2] \n", b"\xef\xbb\xbf{}", b"\xef\xbb\xbf 7 \n"],
 )
 def test_whitespace_and_a_byte_order_mark_around_the_document_are_allowed(payload: bytes) -> None:
-    assert json_codec.payload_decoder()(payload) == json.loads(payload.removeprefix(b"\xef\xbb\xbf"))
+    assert handlers.payload_decoder()(payload) == json.loads(payload.removeprefix(b"\xef\xbb\xbf"))
 
 
 @pytest.mark.parametrize("payload", [b"", b"\xef\xbb\xbf"])
 def test_an_empty_payload_is_none(payload: bytes) -> None:
-    assert json_codec.payload_decoder()(payload) is None
+    assert handlers.payload_decoder()(payload) is None
 
 
 def _json_explanation(payload: bytes) -> str:
@@ -62,13 +62,13 @@ def _json_explanation(payload: bytes) -> str:
 @pytest.mark.parametrize("payload", [b"{", b"nope", b"  nope", b'{"a": 1} x', b"\n[1,]", b"\xff\xfe"])
 def test_a_payload_that_is_not_json_is_explained_as_json_does(payload: bytes) -> None:
     with pytest.raises(UnmarshalError) as caught:
-        json_codec.payload_decoder()(payload)
+        handlers.payload_decoder()(payload)
     assert str(caught.value) == f"Unable to unmarshal input: {_json_explanation(payload)}"
 
 
 def test_positions_in_an_explanation_count_the_whitespace_around_the_document() -> None:
     with pytest.raises(UnmarshalError, match=r"line 1 column 3 \(char 2\)"):
-        json_codec.payload_decoder()(b"  nope")
+        handlers.payload_decoder()(b"  nope")
 
 
 VALUES = [
@@ -85,7 +85,7 @@ VALUES = [
 @pytest.mark.parametrize("value", VALUES)
 def test_encoding_agrees_with_json_dumps(value: Any) -> None:
     expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-    assert json_codec.result_encoder()(value) == expected
+    assert handlers.result_encoder()(value) == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -97,17 +97,17 @@ def test_encoding_agrees_with_json_dumps(value: Any) -> None:
     )
 )
 def test_any_json_value_round_trips_as_json_writes_and_reads_it(value: Any) -> None:
-    encoded = json_codec.result_encoder()(value)
+    encoded = handlers.result_encoder()(value)
     text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     if text.isascii() or all(not 0xD800 <= ord(c) <= 0xDFFF for c in text):
         assert encoded == text.encode()
     else:  # lone surrogates cannot be UTF-8: the encoder escapes them instead
         assert encoded == json.dumps(value, separators=(",", ":")).encode()
-    assert json_codec.payload_decoder()(encoded) == json.loads(encoded)
+    assert handlers.payload_decoder()(encoded) == json.loads(encoded)
 
 
 def test_common_non_json_types_are_encoded_and_the_rest_refused() -> None:
-    encode = json_codec.result_encoder()
+    encode = handlers.result_encoder()
     assert encode({"price": Decimal("9.50"), "count": Decimal("3"), "tags": {"x"}, "pair": (1, 2)}) == (
         b'{"price":9.5,"count":3,"tags":["x"],"pair":[1,2]}'
     )
@@ -122,15 +122,15 @@ def test_common_non_json_types_are_encoded_and_the_rest_refused() -> None:
 
 
 def test_lone_surrogates_are_escaped_rather_than_failing() -> None:
-    assert json_codec.result_encoder()({"s": "a\ud800b"}) == b'{"s":"a\\ud800b"}'
+    assert handlers.result_encoder()({"s": "a\ud800b"}) == b'{"s":"a\\ud800b"}'
 
 
 def test_bytes_results_pass_through() -> None:
-    assert json_codec.result_encoder()(b"\x00raw") == b"\x00raw"
+    assert handlers.result_encoder()(b"\x00raw") == b"\x00raw"
 
 
 def test_constants_decode_as_json_decodes_them() -> None:
-    decoded = json_codec.payload_decoder()(b"[NaN, Infinity, -Infinity]")
+    decoded = handlers.payload_decoder()(b"[NaN, Infinity, -Infinity]")
     assert math.isnan(decoded[0]) and decoded[1:] == [math.inf, -math.inf]
 
 
@@ -145,9 +145,9 @@ def test_the_codec_works_without_the_accelerator() -> None:
     """Where ``_json`` is missing (another Python), the codec is ``json``'s pure-Python one."""
     probe = (
         "import sys\nsys.modules['_json'] = None\n"
-        "from lambda_runtime import json_codec\n"
-        "assert json_codec.payload_decoder()(b' {\"a\": [1, 2.5]} ') == {'a': [1, 2.5]}\n"
-        "assert json_codec.result_encoder()({'a': 'é'}) == '{\"a\":\"é\"}'.encode()\n"
+        "from lambda_runtime import handlers\n"
+        "assert handlers.payload_decoder()(b' {\"a\": [1, 2.5]} ') == {'a': [1, 2.5]}\n"
+        "assert handlers.result_encoder()({'a': 'é'}) == '{\"a\":\"é\"}'.encode()\n"
         "print('ok')\n"
     )
     assert run_probe(probe) == "ok"
@@ -155,8 +155,8 @@ def test_the_codec_works_without_the_accelerator() -> None:
 
 def test_the_common_path_imports_neither_json_nor_re() -> None:
     probe = (
-        "import sys\nfrom lambda_runtime import json_codec\n"
-        "decode, encode = json_codec.payload_decoder(), json_codec.result_encoder()\n"
+        "import sys\nfrom lambda_runtime import handlers\n"
+        "decode, encode = handlers.payload_decoder(), handlers.result_encoder()\n"
         'assert encode(decode(b\'{"name": "Ada"}\\n\')) == b\'{"name":"Ada"}\'\n'
         "print(sorted(name for name in ('json', 're') if name in sys.modules))\n"
     )

@@ -13,18 +13,20 @@ Write a handler, then run it::
 or, without changing the code, ``python -m lambda_runtime app.handler`` (as ``python -m awslambdaric``).
 
 Importing this package loads only what serving a buffered handler needs; ``LambdaHandler`` (a
-``typing.Protocol``), ``ResponseStream`` and the error classes are loaded on first access.
+``typing.Protocol``), ``ResponseStream``, ``ClientContext``, ``CognitoIdentity`` and the error classes are
+loaded on first access.
 """
 
 # The package version, the one place it is written (the build reads it from here). Set before the
 # imports below: the protocol module puts it in the user agent.
 __version__ = "0.1.0"
 
-from .context import ClientContext, CognitoIdentity, LambdaContext, current_context
+from .context import LambdaContext, current_context
 from .runtime import LambdaRuntime
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .client_context import ClientContext, CognitoIdentity
     from .errors import (
         AlreadyRunningError,
         InitError,
@@ -61,6 +63,8 @@ __all__ = [
 _LAZY = {
     "LambdaHandler": "handler_protocol",
     "LambdaManagedRuntime": "managed",  # multi-worker serving: loaded only by those who use it
+    "ClientContext": "client_context",  # decoded only when a handler reads context.client_context
+    "CognitoIdentity": "client_context",
     "AlreadyRunningError": "errors",
     "InitError": "errors",
     "LambdaRuntimeError": "errors",

@@ -2,7 +2,8 @@
 
 The attribute names are those ``awslambdaric`` handlers already use (``aws_request_id``,
 ``get_remaining_time_in_millis()``, ``client_context.client.app_title``...), so such a handler runs
-unchanged. The client context and Cognito identity are decoded only when a handler reads them.
+unchanged. The client context and Cognito identity are decoded (and their classes loaded, from
+``client_context``) only when a handler reads them.
 """
 
 import os
@@ -17,64 +18,7 @@ if TYPE_CHECKING:
     import logging
     from typing import Any
 
-
-def _decode_json_object(text: str | None) -> "dict[str, Any] | None":
-    if text is None:
-        return None
-    import json
-
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
-class Client:
-    """The mobile client that invoked the function (from the client context)."""
-
-    __slots__ = ("app_package_name", "app_title", "app_version_code", "app_version_name", "installation_id")
-
-    def __init__(self, fields: "dict[str, Any]") -> None:
-        self.installation_id: str | None = fields.get("installation_id")
-        self.app_title: str | None = fields.get("app_title")
-        self.app_version_name: str | None = fields.get("app_version_name")
-        self.app_version_code: str | None = fields.get("app_version_code")
-        self.app_package_name: str | None = fields.get("app_package_name")
-
-    def __repr__(self) -> str:
-        return f"Client(installation_id={self.installation_id!r}, app_title={self.app_title!r})"
-
-
-class ClientContext:
-    """The client context an invoker passed (``X-Amz-Client-Context``): client, custom and env."""
-
-    __slots__ = ("client", "custom", "env")
-
-    def __init__(self, fields: "dict[str, Any]") -> None:
-        client = fields.get("client")
-        self.client: Client | None = Client(client) if isinstance(client, dict) else None
-        self.custom: dict[str, Any] | None = fields.get("custom")
-        self.env: dict[str, Any] | None = fields.get("env")
-
-    def __repr__(self) -> str:
-        return f"ClientContext(client={self.client!r}, custom={self.custom!r}, env={self.env!r})"
-
-
-class CognitoIdentity:
-    """The Amazon Cognito identity of the caller, when invoked through the AWS Mobile SDK."""
-
-    __slots__ = ("cognito_identity_id", "cognito_identity_pool_id")
-
-    def __init__(self, fields: "dict[str, Any]") -> None:
-        self.cognito_identity_id: str | None = fields.get("cognitoIdentityId")
-        self.cognito_identity_pool_id: str | None = fields.get("cognitoIdentityPoolId")
-
-    def __repr__(self) -> str:
-        return (
-            f"CognitoIdentity(cognito_identity_id={self.cognito_identity_id!r}, "
-            f"cognito_identity_pool_id={self.cognito_identity_pool_id!r})"
-        )
+    from .client_context import ClientContext, CognitoIdentity
 
 
 class FunctionInfo:
@@ -176,18 +120,22 @@ class LambdaContext:
         return remaining if remaining > 0 else 0
 
     @property
-    def client_context(self) -> ClientContext | None:
+    def client_context(self) -> "ClientContext | None":
+        """The invoker's client context (``client``, ``custom``, ``env``), or ``None`` if it sent none."""
         if self._client_context is _UNSET:
-            fields = _decode_json_object(self._client_context_text)
-            self._client_context = ClientContext(fields) if fields is not None else None
+            from .client_context import client_context
+
+            self._client_context = client_context(self._client_context_text)
         return self._client_context
 
     @property
-    def identity(self) -> CognitoIdentity:
+    def identity(self) -> "CognitoIdentity":
         """The caller's Cognito identity; its fields are ``None`` when the invoker had none (as in
         awslambdaric, the object itself is always there)."""
         if self._identity is _UNSET:
-            self._identity = CognitoIdentity(_decode_json_object(self._identity_text) or {})
+            from .client_context import cognito_identity
+
+            self._identity = cognito_identity(self._identity_text)
         return self._identity
 
     @property

@@ -86,7 +86,7 @@ def _decoder(event_type: Any, raw_event: bool = False) -> Callable[[bytes], Any]
     if event_type is None and raw_event:
         return _as_is  # ``event: bytes``: the payload as it came
     if event_type is None:
-        from .json_codec import payload_decoder
+        from .handlers import payload_decoder
 
         return payload_decoder()
 
