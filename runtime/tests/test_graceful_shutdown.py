@@ -22,6 +22,7 @@ from conftest import run_on_thread
 from lambda_runtime import LambdaRuntime, lifecycle, protocol
 from lambda_runtime.lifecycle import Lifecycle
 from lambda_runtime.lifecycle.extension import EXTENSION_NAME, ShutdownExtension
+from lambda_runtime.protocol import extensions as extension_protocol
 from lambda_runtime.testing import RuntimeAPIServer
 
 TYPE_CHECKING = False
@@ -225,37 +226,41 @@ def test_a_stop_request_while_an_invocation_runs_lets_it_finish(
 
 
 def test_the_register_request_on_the_wire() -> None:
-    request = protocol.extension_register_request("127.0.0.1:9001", EXTENSION_NAME)
+    request = extension_protocol.extension_register_request("127.0.0.1:9001", EXTENSION_NAME)
     head, _, body = request.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
     assert lines[0] == "POST /2020-01-01/extension/register HTTP/1.1"
     assert f"Lambda-Extension-Name: {EXTENSION_NAME}" in lines
     assert f"Content-Length: {len(body)}" in lines
     assert body == b'{"events":[]}'
-    assert protocol.extension_register_request("h:1", "x", ["INVOKE"]).endswith(b'{"events":["INVOKE"]}')
+    assert extension_protocol.extension_register_request("h:1", "x", ["INVOKE"]).endswith(
+        b'{"events":["INVOKE"]}'
+    )
     with pytest.raises(ValueError, match="unknown extension events"):
-        protocol.extension_register_request("h:1", "x", ["SPINDOWN"])
+        extension_protocol.extension_register_request("h:1", "x", ["SPINDOWN"])
     with pytest.raises(ValueError, match="extension name"):
-        protocol.extension_register_request("h:1", "bad\r\nname")
+        extension_protocol.extension_register_request("h:1", "bad\r\nname")
 
 
 def test_the_next_request_and_the_answers() -> None:
-    assert protocol.extension_next_request("h:1", "abc-123") == (
+    assert extension_protocol.extension_next_request("h:1", "abc-123") == (
         b"GET /2020-01-01/extension/event/next HTTP/1.1\r\nHost: h:1\r\n"
         + f"User-Agent: {protocol.USER_AGENT}\r\n".encode()
         + b"Lambda-Extension-Identifier: abc-123\r\n\r\n"
     )
     with pytest.raises(protocol.ProtocolError):
-        protocol.extension_next_request("h:1", "a\r\nb")
-    assert protocol.extension_identifier(200, {"lambda-extension-identifier": "id-1"}, b"{}") == "id-1"
+        extension_protocol.extension_next_request("h:1", "a\r\nb")
+    assert (
+        extension_protocol.extension_identifier(200, {"lambda-extension-identifier": "id-1"}, b"{}") == "id-1"
+    )
     with pytest.raises(protocol.ProtocolError, match="refused the registration with 403"):
-        protocol.extension_identifier(403, {}, b'{"errorType":"Extension.Forbidden"}')
+        extension_protocol.extension_identifier(403, {}, b'{"errorType":"Extension.Forbidden"}')
     with pytest.raises(protocol.ProtocolError, match="no extension identifier"):
-        protocol.extension_identifier(200, {}, b"{}")
+        extension_protocol.extension_identifier(200, {}, b"{}")
     shutdown = b'{"eventType":"SHUTDOWN","shutdownReason":"spindown"}'
-    assert protocol.extension_event_type(shutdown) == "SHUTDOWN"
+    assert extension_protocol.extension_event_type(shutdown) == "SHUTDOWN"
     with pytest.raises(protocol.ProtocolError):
-        protocol.extension_event_type(b"[]")
+        extension_protocol.extension_event_type(b"[]")
 
 
 def test_the_extension_registers_for_no_event_and_waits_on_its_own_connection(api: RuntimeAPIServer) -> None:
@@ -267,9 +272,11 @@ def test_the_extension_registers_for_no_event_and_waits_on_its_own_connection(ap
         time.sleep(0.01)
     assert api.extensions == [(EXTENSION_NAME, [])]
     assert api.extension_waits == 1
-    [register] = [request for request in api.requests if request[1] == protocol.EXTENSION_REGISTER_PATH]
+    [register] = [
+        request for request in api.requests if request[1] == extension_protocol.EXTENSION_REGISTER_PATH
+    ]
     assert register[2]["lambda-extension-name"] == EXTENSION_NAME
-    [wait] = [request for request in api.requests if request[1] == protocol.EXTENSION_NEXT_PATH]
+    [wait] = [request for request in api.requests if request[1] == extension_protocol.EXTENSION_NEXT_PATH]
     assert wait[2]["lambda-extension-identifier"] == identifier
     extension.close()
 

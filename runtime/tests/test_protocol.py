@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 import lambda_runtime
 from lambda_runtime import protocol
 from lambda_runtime.protocol import ProtocolError, RequestEncoder, Response, ResponseParser, parse_head
+from lambda_runtime.protocol import server as server_protocol
 
 ERROR_TYPE_HEADER = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
 HOST = "127.0.0.1:9001"
@@ -664,7 +665,7 @@ def test_chunk_framing_and_error_trailers_round_trip(
     [response] = parse_all(*split_at(stream + ending, cuts))
     assert response.body == b"".join(chunks)
     trailers = parse_head(b"HTTP/1.1 200 OK\r\n" + ending[3:-4])[1]
-    assert protocol.error_from_trailers(trailers) == ("Function.ValueError", error)
+    assert server_protocol.error_from_trailers(trailers) == ("Function.ValueError", error)
     assert json.loads(error)["errorMessage"] == message
 
 
@@ -683,14 +684,14 @@ def test_the_streaming_prelude_round_trips_in_any_split(
     buffer, split = b"", None
     for piece in split_at(stream, cuts):
         buffer += piece
-        split = protocol.split_http_integration_prelude(buffer)
+        split = server_protocol.split_http_integration_prelude(buffer)
         if split is not None:
             break
     assert split is not None
     prelude, rest = split
     # The body may follow in later pieces: what came with the prelude is its start.
     assert body.startswith(rest)
-    parsed_status, parsed_headers = protocol.parse_http_integration_prelude(prelude)
+    parsed_status, parsed_headers = server_protocol.parse_http_integration_prelude(prelude)
     assert parsed_status == status
     assert parsed_headers == [*headers.items(), *(("Set-Cookie", cookie) for cookie in cookies)]
 

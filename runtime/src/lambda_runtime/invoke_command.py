@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from urllib.parse import urlsplit
 
 from . import protocol
+from .protocol import server as server_protocol
 
 DESCRIPTION = """\
 Send one event to a running local server (python -m lambda_runtime serve ...) and print the answer:
@@ -146,7 +147,7 @@ def read_answer(reader: io.BufferedReader, on_body: Callable[[Answer, bytes], No
     answer = Answer(status, headers)
     if "chunked" in headers.get("transfer-encoding", "").lower():
         trailers = _read_chunks(reader, lambda data: on_body(answer, data))
-        answer.stream_error = protocol.error_from_trailers(trailers)
+        answer.stream_error = server_protocol.error_from_trailers(trailers)
     elif "content-length" in headers:
         length = int(headers["content-length"])
         body = reader.read(length)

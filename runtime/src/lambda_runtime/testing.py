@@ -24,6 +24,7 @@ from typing import Any
 
 from . import protocol
 from .context import FunctionInfo, LambdaContext
+from .protocol import extensions as extension_protocol
 
 __all__ = ["InvocationResult", "RuntimeAPIServer", "make_context", "run_function"]
 
@@ -257,7 +258,11 @@ class RuntimeAPIServer:
             events = json.loads(body or b"{}").get("events", [])
         except (ValueError, AttributeError):
             return None
-        if not name or not isinstance(events, list) or not set(events) <= set(protocol.EXTENSION_EVENTS):
+        if (
+            not name
+            or not isinstance(events, list)
+            or not set(events) <= set(extension_protocol.EXTENSION_EVENTS)
+        ):
             return None
         identifier = str(uuid.uuid4())
         with self._condition:
@@ -334,8 +339,8 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
         def do_GET(self) -> None:
             headers = self._headers()
             api.requests.append(("GET", self.path, headers))
-            if self.path == protocol.EXTENSION_NEXT_PATH:
-                identifier = headers.get(protocol.EXTENSION_IDENTIFIER_HEADER, "")
+            if self.path == extension_protocol.EXTENSION_NEXT_PATH:
+                identifier = headers.get(extension_protocol.EXTENSION_IDENTIFIER_HEADER, "")
                 if not api._wait_as_extension(identifier):
                     self._reply(403, b'{"errorMessage":"unknown extension identifier"}')
                     return
@@ -356,8 +361,10 @@ def _make_request_handler(api: RuntimeAPIServer) -> type[BaseHTTPRequestHandler]
             headers = self._headers()
             api.requests.append(("POST", self.path, headers))
             body, trailers = self._read_body()
-            if self.path == protocol.EXTENSION_REGISTER_PATH:
-                identifier = api._register_extension(headers.get(protocol.EXTENSION_NAME_HEADER, ""), body)
+            if self.path == extension_protocol.EXTENSION_REGISTER_PATH:
+                identifier = api._register_extension(
+                    headers.get(extension_protocol.EXTENSION_NAME_HEADER, ""), body
+                )
                 if identifier is None:
                     self._reply(400, b'{"errorMessage":"invalid registration"}')
                     return

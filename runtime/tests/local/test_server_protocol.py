@@ -9,6 +9,7 @@ import pytest
 
 from lambda_runtime import protocol
 from lambda_runtime.protocol import Invocation, ProtocolError
+from lambda_runtime.protocol import server as server_protocol
 
 
 def test_next_response_headers_carry_every_field_there_is() -> None:
@@ -22,7 +23,7 @@ def test_next_response_headers_carry_every_field_there_is() -> None:
         tenant_id="tenant-7",
         invocation_id="inv-1",
     )
-    headers = protocol.next_response_headers(invocation)
+    headers = server_protocol.next_response_headers(invocation)
     assert headers == [
         ("Lambda-Runtime-Aws-Request-Id", "req-1"),
         ("Lambda-Runtime-Deadline-Ms", "1700000000123"),
@@ -44,9 +45,11 @@ def test_next_response_headers_carry_every_field_there_is() -> None:
 
 
 def test_next_response_headers_leave_out_what_is_absent() -> None:
-    assert protocol.next_response_headers(Invocation("r", b"")) == [("Lambda-Runtime-Aws-Request-Id", "r")]
+    assert server_protocol.next_response_headers(Invocation("r", b"")) == [
+        ("Lambda-Runtime-Aws-Request-Id", "r")
+    ]
     with pytest.raises(ProtocolError):
-        protocol.next_response_headers(Invocation("bad id\r\n", b""))
+        server_protocol.next_response_headers(Invocation("bad id\r\n", b""))
 
 
 @pytest.mark.parametrize(
@@ -61,25 +64,27 @@ def test_next_response_headers_leave_out_what_is_absent() -> None:
     ],
 )
 def test_parse_invocation_path(path: str, expected: tuple[str, str] | None) -> None:
-    assert protocol.parse_invocation_path(path) == expected
+    assert server_protocol.parse_invocation_path(path) == expected
 
 
 def test_the_prelude_is_found_only_once_its_separator_has_come() -> None:
     prelude = protocol.http_integration_prelude(201, {"X-A": "b"}, ["c=d"])
-    assert protocol.split_http_integration_prelude(prelude[:-1]) is None
-    assert protocol.split_http_integration_prelude(prelude + b"body") == (prelude[:-8], b"body")
+    assert server_protocol.split_http_integration_prelude(prelude[:-1]) is None
+    assert server_protocol.split_http_integration_prelude(prelude + b"body") == (prelude[:-8], b"body")
     with pytest.raises(ProtocolError, match="no status-and-headers prelude"):
-        protocol.split_http_integration_prelude(b"x" * (protocol.MAX_PRELUDE_BYTES + 9))
+        server_protocol.split_http_integration_prelude(b"x" * (server_protocol.MAX_PRELUDE_BYTES + 9))
 
 
 def test_parse_http_integration_prelude() -> None:
     prelude = protocol.http_integration_prelude(418, {"Content-Type": "text/plain"}, ["a=1", "b=2"])[:-8]
-    assert protocol.parse_http_integration_prelude(prelude) == (
+    assert server_protocol.parse_http_integration_prelude(prelude) == (
         418,
         [("Content-Type", "text/plain"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")],
     )
-    assert protocol.parse_http_integration_prelude(b"{}") == (200, [])
-    assert protocol.parse_http_integration_prelude(b'{"statusCode":200,"headers":{"X-N":5,"X-B":true}}') == (
+    assert server_protocol.parse_http_integration_prelude(b"{}") == (200, [])
+    assert server_protocol.parse_http_integration_prelude(
+        b'{"statusCode":200,"headers":{"X-N":5,"X-B":true}}'
+    ) == (
         200,
         [("X-N", "5"), ("X-B", "true")],
     )
@@ -101,20 +106,22 @@ def test_parse_http_integration_prelude() -> None:
 )
 def test_a_malformed_prelude_is_a_protocol_error(prelude: bytes) -> None:
     with pytest.raises(ProtocolError):
-        protocol.parse_http_integration_prelude(prelude)
+        server_protocol.parse_http_integration_prelude(prelude)
 
 
 def test_error_from_trailers() -> None:
     body = protocol.error_body("KeyError", "'x'")
-    trailers = {name.lower(): value for name, value in protocol.error_trailer_fields("KeyError", body)}
-    assert protocol.error_from_trailers(trailers) == ("Function.KeyError", body)
-    assert protocol.error_from_trailers({}) is None
-    error_type, fallback = protocol.error_from_trailers(
+    trailers = {name.lower(): value for name, value in server_protocol.error_trailer_fields("KeyError", body)}
+    assert server_protocol.error_from_trailers(trailers) == ("Function.KeyError", body)
+    assert server_protocol.error_from_trailers({}) is None
+    error_type, fallback = server_protocol.error_from_trailers(
         {"lambda-runtime-function-error-type": "Function.X", "lambda-runtime-function-error-body": "%%%"}
     ) or ("", b"")
     assert error_type == "Function.X"
     assert "not valid base64" in json.loads(fallback)["errorMessage"]
-    _, missing = protocol.error_from_trailers({"lambda-runtime-function-error-type": "Function.X"}) or (
+    _, missing = server_protocol.error_from_trailers(
+        {"lambda-runtime-function-error-type": "Function.X"}
+    ) or (
         "",
         b"",
     )
@@ -123,7 +130,7 @@ def test_error_from_trailers() -> None:
 
 def test_error_trailer_fields_match_the_runtimes_own_trailers() -> None:
     body = protocol.error_body("ValueError", "bad")
-    fields = protocol.error_trailer_fields("ValueError", body)
+    fields = server_protocol.error_trailer_fields("ValueError", body)
     wire = protocol.error_trailers("ValueError", body)
     for name, value in fields:
         assert f"{name}: {value}\r\n".encode() in wire
@@ -140,4 +147,4 @@ def test_error_trailer_fields_match_the_runtimes_own_trailers() -> None:
     ],
 )
 def test_function_error_type(header: str | None, body: bytes, expected: str) -> None:
-    assert protocol.function_error_type(header, body) == expected
+    assert server_protocol.function_error_type(header, body) == expected

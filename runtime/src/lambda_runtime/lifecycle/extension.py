@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 
-from .. import protocol
 from ..protocol import ProtocolError
+from ..protocol import extensions as extension_protocol
 from ..transport import RuntimeAPIError, RuntimeClient
 
 # Internal extension names must be unique within a function; the leading underscore keeps this one clear
@@ -48,10 +48,12 @@ class ShutdownExtension:
 
     def register(self) -> str:
         """Register with the Extensions API (blocking, during init); returns the extension identifier."""
-        request = protocol.extension_register_request(self.address, self.name, events=())
+        request = extension_protocol.extension_register_request(self.address, self.name, events=())
         try:
             response = self._client._exchange(request)
-            self.identifier = protocol.extension_identifier(response.status, response.headers, response.body)
+            self.identifier = extension_protocol.extension_identifier(
+                response.status, response.headers, response.body
+            )
         except (RuntimeAPIError, ProtocolError) as error:
             self._client.close()
             raise ExtensionRegistrationError(
@@ -68,13 +70,13 @@ class ShutdownExtension:
 
     def _wait_for_events(self) -> None:
         assert self.identifier is not None
-        request = protocol.extension_next_request(self.address, self.identifier)
+        request = extension_protocol.extension_next_request(self.address, self.identifier)
         while True:
             try:
                 response = self._client._exchange(request)
                 if response.status != 200:
                     return  # 403 or 500: the environment is going away; the runtime learns it its own way
-                protocol.extension_event_type(response.body)
+                extension_protocol.extension_event_type(response.body)
             except (RuntimeAPIError, ProtocolError, OSError):
                 return
             self.events_received += 1

@@ -17,6 +17,7 @@ import json
 import h11
 
 from .. import protocol
+from ..protocol import server as server_protocol
 from .connection import BodyTooLarge, HTTPConnection, header
 from .invocations import Dispatcher, PendingInvocation
 from .results import Failure, Reply, ResultChannel, StreamEnd, StreamStart
@@ -43,7 +44,7 @@ async def handle_invoke(
 ) -> None:
     """Serve one ``POST`` to the invocation endpoint, from reading the event to the last byte of the
     function's answer."""
-    limit = protocol.MAX_INVOKE_PAYLOAD_BYTES
+    limit = server_protocol.MAX_INVOKE_PAYLOAD_BYTES
     length = conn.announced_length(request)
     too_large = (
         f"The request payload is over the {limit}-byte limit of a synchronous invocation "
@@ -196,7 +197,7 @@ async def _relay_stream(
             return
         elif isinstance(part, Failure):
             if conn.chunked:
-                await conn.end_response(protocol.error_trailer_fields(part.error_type, part.body))
+                await conn.end_response(server_protocol.error_trailer_fields(part.error_type, part.body))
             elif conn.body_allowed:
                 conn.abort()  # no trailers without chunks: a cut connection is the only way to say it
             else:
@@ -225,18 +226,18 @@ async def _read_prelude(
         if isinstance(part, Failure):
             return part
         if isinstance(part, StreamEnd):
-            error = protocol.error_from_trailers(_lower(part.trailers))
+            error = server_protocol.error_from_trailers(_lower(part.trailers))
             if error is not None:
                 error_type, body = error
-                return Failure(protocol.function_error_type(error_type, body), body)
+                return Failure(server_protocol.function_error_type(error_type, body), body)
             message = "the streamed response ended before its status-and-headers prelude"
         elif isinstance(part, bytes):
             buffer += part
             try:
-                split = protocol.split_http_integration_prelude(buffer)
+                split = server_protocol.split_http_integration_prelude(buffer)
                 if split is None:
                     continue
-                status, headers = protocol.parse_http_integration_prelude(split[0])
+                status, headers = server_protocol.parse_http_integration_prelude(split[0])
             except protocol.ProtocolError as error:
                 message = str(error)
             else:

@@ -15,6 +15,7 @@ import json
 import h11
 
 from .. import protocol
+from ..protocol import server as server_protocol
 from .config import LocalConfig
 from .connection import BodyTooLarge, HTTPConnection, PeerGone, header
 from .invocations import (
@@ -60,7 +61,7 @@ class RuntimeAPI:
                 return
             await self._init_error(conn, request)
             return
-        target = protocol.parse_invocation_path(path)
+        target = server_protocol.parse_invocation_path(path)
         if target is None:
             await conn.reject(404, "NotFound", f"the local Runtime API has no {path[:200]}")
             return
@@ -109,7 +110,7 @@ class RuntimeAPI:
             await conn.respond(500, protocol.error_body("LocalServerShutdown", str(failure)), close=True)
             return
         invocation = waiter.result()
-        headers = protocol.next_response_headers(invocation.to_invocation(self._function_arn))
+        headers = server_protocol.next_response_headers(invocation.to_invocation(self._function_arn))
         try:
             await conn.respond(200, invocation.event, headers)
         except (ConnectionError, OSError):
@@ -231,13 +232,13 @@ class RuntimeAPI:
             for name, value in part.headers
             if name.decode("latin-1") in _RELAYED_TRAILERS
         ]
-        reported = protocol.error_from_trailers(dict(trailers))
+        reported = server_protocol.error_from_trailers(dict(trailers))
         if reported is not None:
             error_type, body = reported
             self._log.error(
                 "Invocation %s failed after its stream started: %s: %s",
                 invocation.request_id,
-                protocol.function_error_type(error_type, body),
+                server_protocol.function_error_type(error_type, body),
                 _error_message(body),
             )
         if invocation.state == TIMED_OUT:
@@ -281,7 +282,9 @@ async def _read_error(conn: HTTPConnection, request: h11.Request) -> tuple[str, 
     except BodyTooLarge:
         await conn.refuse(413, "RequestEntityTooLarge", f"an error body must be under {_ERROR_LIMIT} bytes")
         return None
-    return protocol.function_error_type(header(request, protocol.ERROR_TYPE_HEADER.encode()), body), body
+    return server_protocol.function_error_type(
+        header(request, protocol.ERROR_TYPE_HEADER.encode()), body
+    ), body
 
 
 def _error_message(body: bytes) -> str:
