@@ -51,8 +51,6 @@ MAX_BODY_BYTES = 32 * 1024 * 1024
 # Request ids and invocation ids go back on the wire (in a path, in a header): only tokens that cannot
 # change the meaning of a request line or header are accepted.
 _ID_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:+="
-# Every byte to itself if it may be in an id, else to NUL: an id is usable if its translation has no NUL.
-_ID_BYTES = bytes(byte if byte in _ID_CHARS else 0 for byte in range(256))
 
 
 class ProtocolError(Exception):
@@ -106,8 +104,8 @@ class Invocation:
 
 def usable_id(value: str) -> bool:
     """Whether an id from the Runtime API is safe to echo into a request line or header."""
-    # One pass in C over the id's bytes, and one search.
-    return 0 < len(value) <= 256 and value.isascii() and b"\0" not in value.encode().translate(_ID_BYTES)
+    # One pass in C over the id's bytes: with every allowed byte deleted, nothing may be left.
+    return 0 < len(value) <= 256 and value.isascii() and not value.encode().translate(None, _ID_CHARS)
 
 
 def check_id(value: str, what: str) -> str:
