@@ -588,7 +588,9 @@ def trace_id_exporter(
     def export(trace_id: str | None) -> None:
         if trace_id is not None:
             value = trace_id.encode(encoding, "surrogateescape")
-            if b"\0" in value:  # no C string can hold it (os.putenv refuses it): the mapping alone
+            # An int: CPython 3.11 looks for a bytes operand of `in` only after failing to read it as
+            # one, and that failure (a TypeError made and dropped) cost more than the rest of this call.
+            if 0 in value:  # no C string can hold a NUL (os.putenv refuses it): the mapping alone
                 data[key] = value
             else:
                 put(value)
