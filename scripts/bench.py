@@ -100,8 +100,9 @@ ALL = "all"
 
 FLOOR = "floor"
 # The floor started as `python -m bench_floor`: what `python -m` itself costs (runpy and what it imports,
-# milliseconds before any module of the runtime's is read), for the CLI form to be seen against. No target
-# refers to it.
+# milliseconds before any module of the runtime's is read). The CLI form's cold start is also checked
+# against it, like for like: `python -m` pays runpy before any code of the runtime's runs, where a script
+# started by path pays instead to compile its own source (see Contender.launch_floor).
 FLOOR_MODULE = "floor (python -m)"
 OURS_CLI = "lambda-runtime (CLI)"
 OURS_BOOTSTRAP = "lambda-runtime (bootstrap)"
@@ -123,6 +124,9 @@ class Contender:
     requires: str | None  # a module that must be importable, or the contender is skipped
     exits_by_itself: bool  # True: honours MAX_INVOCATIONS; False: is terminated once done
     is_ours: bool
+    # The raw client started the same way (by path, or with -m): its cold start target is also checked
+    # against that floor.
+    launch_floor: str = FLOOR
 
 
 CONTENDERS = (
@@ -149,6 +153,7 @@ CONTENDERS = (
         "lambda_runtime",
         exits_by_itself=True,
         is_ours=True,
+        launch_floor=FLOOR_MODULE,
     ),
     Contender(
         "bootstrap",
@@ -1074,10 +1079,15 @@ def check_targets(reports: dict[str, ContenderReport]) -> list[TargetCheck]:
         if not contender.is_ours or contender.name not in reports:
             continue
         for target in TARGETS:
-            measured = ratio(reports, contender.name, target.reference, target.metric)
-            description = f"{target.label} ≤ {target.max_ratio:.2f}{TIMES} {target.reference}"
-            passed = None if measured is None else measured <= target.max_ratio
-            checks.append(TargetCheck(contender.name, description, measured, passed))
+            references = [target.reference]
+            launch_floor = contender.launch_floor  # how a process is started shows only in its cold start
+            if target.reference == FLOOR and target.metric == "cold_start_ms" and launch_floor != FLOOR:
+                references.append(launch_floor)
+            for reference in references:
+                measured = ratio(reports, contender.name, reference, target.metric)
+                description = f"{target.label} ≤ {target.max_ratio:.2f}{TIMES} {reference}"
+                passed = None if measured is None else measured <= target.max_ratio
+                checks.append(TargetCheck(contender.name, description, measured, passed))
     return checks
 
 
