@@ -209,18 +209,52 @@ DEFAULT_THRESHOLD = -1  # stands for the interpreter's own default threshold
 
 @pytest.mark.parametrize(
     ("setting", "expected"),
-    [("gc.disable()", [False, DEFAULT_THRESHOLD, 0]), ("gc.set_threshold(5000, 20, 30)", [True, 5000, 1])],
+    [
+        ("gc.disable()", [False, DEFAULT_THRESHOLD, False]),
+        ("gc.set_threshold(5000, 20, 30)", [True, 5000, True]),
+    ],
     ids=["disabled", "own-thresholds"],
 )
 def test_the_functions_own_collector_settings_stand(
-    setting: str, expected: list[int], tmp_path: Path
+    setting: str, expected: list[object], tmp_path: Path
 ) -> None:
+    """A function that turns the collector off keeps its own objects out of any freeze (what Python made
+    before the function's code ran may be set aside: see the next test)."""
     (tmp_path / "probe.py").write_text(
         f"import gc\n{setting}\n"
+        "MADE_AT_IMPORT = []\n"
         "def handler(event, context):\n"
-        "    return [gc.isenabled(), gc.get_threshold()[0], min(gc.get_freeze_count(), 1)]\n"
+        "    frozen = not any(thing is MADE_AT_IMPORT for thing in gc.get_objects())\n"
+        "    return [gc.isenabled(), gc.get_threshold()[0], frozen]\n"
     )
     [result] = run_function("probe.handler", [{}], cwd=tmp_path, timeout=20)
     if expected[1] == DEFAULT_THRESHOLD:
         expected[1] = gc.get_threshold()[0]  # the interpreter's default (700 up to 3.12, 2000 in 3.13)
     assert result.json() == expected
+
+
+FREEZE_COUNT_AT_IMPORT = (
+    "import gc\nAT_IMPORT = gc.get_freeze_count()\ndef handler(event, context):\n    return AT_IMPORT\n"
+)
+
+
+@pytest.mark.parametrize("command", [["-m", "lambda_runtime"], ["-c", START]], ids=["cli", "bootstrap"])
+def test_python_m_sets_startups_objects_aside_before_the_package_loads(
+    command: list[str], tmp_path: Path
+) -> None:
+    """Under ``python -m`` the objects the interpreter and runpy made are frozen before the package loads
+    (or a full collection scans them all during the CLI's cold start); ``-c`` has no runpy to pay for."""
+    (tmp_path / "probe.py").write_text(FREEZE_COUNT_AT_IMPORT)
+    returncode, api = serve_probe(command, "probe.handler", tmp_path)
+    assert returncode == 0
+    [result] = api.results.values()
+    assert (result.json() > 0) == (command[0] == "-m")
+
+
+def test_importing_the_package_as_a_library_freezes_nothing() -> None:
+    code = "import gc, lambda_runtime\nprint(gc.get_freeze_count())"
+    finished = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=20, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert finished.stdout.strip() == "0"
