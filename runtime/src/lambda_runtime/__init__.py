@@ -29,7 +29,7 @@ def _set_aside_what_startup_made() -> None:
     # What the interpreter and runpy made lives as long as the process; set it aside now, as init does
     # with what it makes (runtime._initialise), or a collection while this package loads scans all of it:
     # a full one, in the CLI's cold start, 1.8M instructions.
-    if sys.argv[:1] == ["-m"]:
+    if getattr(sys, "argv", [])[:1] == ["-m"]:  # an embedding interpreter may have no argv
         import gc
 
         gc.freeze()
