@@ -40,6 +40,7 @@ from lambda_runtime.artifact.container import render_dockerfile, render_dockerig
 from lambda_runtime.artifact.dependencies import Target, runtime_requirements
 from lambda_runtime.artifact.project import own_code
 from lambda_runtime.artifact.wrapper import BOOTSTRAP, START
+from lambda_runtime.testing import RuntimeAPIServer
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "examples"
@@ -322,8 +323,34 @@ def test_the_dockerfile_unpacks_the_zip_and_runs_lambda_runtime(architecture: st
     assert ("COPY", "--from=unpack /var/task /var/task") in steps
     [entry_point] = [json.loads(arguments) for keyword, arguments in steps if keyword == "ENTRYPOINT"]
     [command] = [json.loads(arguments) for keyword, arguments in steps if keyword == "CMD"]
-    assert [*entry_point, *command] == ["python", "-m", "lambda_runtime", "app.handler"]
+    # The zip bootstrap's start (tests/test_imports.py serves a function with it): python -m lambda_runtime's
+    # entry point, without runpy.
+    assert [*entry_point, *command] == ["python", "-c", START, "app.handler"]
     assert steps[-1][0] == "CMD"
+
+
+def test_the_images_command_line_serves_the_function(tmp_path: Path) -> None:
+    """ENTRYPOINT then CMD, as the container runs them (with this interpreter for the image's python)."""
+    steps = instructions(render_dockerfile("dist/function.zip", Target(), "app.handler"))
+    [entry_point] = [json.loads(arguments) for keyword, arguments in steps if keyword == "ENTRYPOINT"]
+    [command] = [json.loads(arguments) for keyword, arguments in steps if keyword == "CMD"]
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return {'echo': event}\n")
+    with RuntimeAPIServer(next_timeout=20) as api:
+        api.enqueue({"name": "Ada"})
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS="1")
+        finished = subprocess.run(
+            [sys.executable, *entry_point[1:], *command],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert entry_point[0] == "python"
+    assert finished.returncode == 0, finished.stderr
+    [result] = api.results.values()
+    assert result.json() == {"echo": {"name": "Ada"}}
 
 
 @pytest.mark.parametrize("example", sorted(path.parent.name for path in EXAMPLES.glob("*/pyproject.toml")))
