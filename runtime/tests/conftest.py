@@ -183,6 +183,25 @@ def write_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ca
         sys.modules.pop(name, None)
 
 
+def serve_one_event(
+    command: list[str], handler: str, cwd: Path, event: Any = None
+) -> tuple[subprocess.CompletedProcess[bytes], RuntimeAPIServer]:
+    """Serve one event (``{}`` by default) with ``python <command> <handler>`` in ``cwd``, as a separate
+    process: how it finished, and the test Runtime API it used (its results, init errors...)."""
+    with RuntimeAPIServer(next_timeout=PROCESS_TIMEOUT) as api:
+        api.enqueue({} if event is None else event)
+        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS="1")
+        finished = subprocess.run(
+            [sys.executable, *command, handler],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            timeout=PROCESS_TIMEOUT,
+            check=False,
+        )
+    return finished, api
+
+
 @pytest.fixture
 def run_process(tmp_path: Path) -> RunProcess:
     """``run_process(*arguments, env={...})``: ``python -m lambda_runtime *arguments`` in ``tmp_path``,

@@ -4,15 +4,15 @@ processes, where sys.modules shows exactly what was imported."""
 from __future__ import annotations
 
 import gc
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from conftest import serve_one_event
 from lambda_runtime.artifact.wrapper import START
-from lambda_runtime.testing import RuntimeAPIServer, run_function
+from lambda_runtime.testing import run_function
 
 # Each of these costs milliseconds of cold start and has no business on the path to the first /next.
 # ``socket`` and ``re`` too: the runtime speaks through ``_socket`` and decodes JSON with ``_json``.
@@ -125,22 +125,6 @@ COLD_PATH = {
 }
 
 
-def serve_probe(command: list[str], handler: str, cwd: Path) -> tuple[int, RuntimeAPIServer]:
-    """Serve one ``{}`` event with ``python <command> <handler>``; its exit code and the API it used."""
-    with RuntimeAPIServer(next_timeout=20) as api:
-        api.enqueue({})
-        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS="1")
-        finished = subprocess.run(
-            [sys.executable, *command, handler],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            timeout=20,
-            check=False,
-        )
-    return finished.returncode, api
-
-
 PROBE_LOADED = (
     "import sys\n"
     "LOADED = sorted(name for name in sys.modules if name.startswith('lambda_runtime'))\n"
@@ -154,8 +138,8 @@ def test_serving_a_handler_loads_only_the_cold_path_modules(command: list[str], 
     """``python -m lambda_runtime`` and the zip's bootstrap load the same few modules, up to the first
     invocation and during it."""
     (tmp_path / "probe.py").write_text(PROBE_LOADED)
-    returncode, api = serve_probe(command, "probe.handler", tmp_path)
-    assert returncode == 0
+    finished, api = serve_one_event(command, "probe.handler", tmp_path)
+    assert finished.returncode == 0, finished.stderr
     [result] = api.results.values()
     assert result.json() == sorted(COLD_PATH)
 
@@ -164,8 +148,8 @@ def test_serving_a_handler_loads_only_the_cold_path_modules(command: list[str], 
 def test_an_init_error_still_gets_its_error_type(command: list[str], tmp_path: Path) -> None:
     """The error classes load when init fails, and the init error is reported with its own type."""
     (tmp_path / "probe.py").write_text("def handler(event, context):\n    return 1\n")
-    returncode, api = serve_probe(command, "probe.missing", tmp_path)
-    assert returncode == 1
+    finished, api = serve_one_event(command, "probe.missing", tmp_path)
+    assert finished.returncode == 1, finished.stderr
     [init_error] = api.init_errors
     assert init_error.error_type == "Runtime.HandlerNotFound"
     assert init_error.json()["errorMessage"] == "Handler 'missing' missing on module 'probe'"
@@ -245,8 +229,8 @@ def test_python_m_sets_startups_objects_aside_before_the_package_loads(
     """Under ``python -m`` the objects the interpreter and runpy made are frozen before the package loads
     (or a full collection scans them all during the CLI's cold start); ``-c`` has no runpy to pay for."""
     (tmp_path / "probe.py").write_text(FREEZE_COUNT_AT_IMPORT)
-    returncode, api = serve_probe(command, "probe.handler", tmp_path)
-    assert returncode == 0
+    finished, api = serve_one_event(command, "probe.handler", tmp_path)
+    assert finished.returncode == 0, finished.stderr
     [result] = api.results.values()
     assert (result.json() > 0) == (command[0] == "-m")
 

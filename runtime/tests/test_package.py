@@ -28,6 +28,7 @@ from typing import IO
 import httpx
 import pytest
 
+from conftest import serve_one_event
 from lambda_runtime.artifact.archive import FIXED_TIMESTAMP, Entry, write_zip
 from lambda_runtime.artifact.bytecode import (
     Compiler,
@@ -40,7 +41,6 @@ from lambda_runtime.artifact.container import render_dockerfile, render_dockerig
 from lambda_runtime.artifact.dependencies import Target, runtime_requirements
 from lambda_runtime.artifact.project import own_code
 from lambda_runtime.artifact.wrapper import BOOTSTRAP, START
-from lambda_runtime.testing import RuntimeAPIServer
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLES = REPOSITORY / "examples"
@@ -333,20 +333,9 @@ def test_the_images_command_line_serves_the_function(tmp_path: Path) -> None:
     """ENTRYPOINT then CMD, as the container runs them (with this interpreter for the image's python)."""
     steps = instructions(render_dockerfile("dist/function.zip", Target(), "app.handler"))
     [entry_point] = [json.loads(arguments) for keyword, arguments in steps if keyword == "ENTRYPOINT"]
-    [command] = [json.loads(arguments) for keyword, arguments in steps if keyword == "CMD"]
+    [[handler]] = [json.loads(arguments) for keyword, arguments in steps if keyword == "CMD"]
     (tmp_path / "app.py").write_text("def handler(event, context):\n    return {'echo': event}\n")
-    with RuntimeAPIServer(next_timeout=20) as api:
-        api.enqueue({"name": "Ada"})
-        env = dict(os.environ, AWS_LAMBDA_RUNTIME_API=api.address, MAX_INVOCATIONS="1")
-        finished = subprocess.run(
-            [sys.executable, *entry_point[1:], *command],
-            cwd=tmp_path,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
+    finished, api = serve_one_event(entry_point[1:], handler, tmp_path, {"name": "Ada"})
     assert entry_point[0] == "python"
     assert finished.returncode == 0, finished.stderr
     [result] = api.results.values()
